@@ -1,6 +1,8 @@
 // Device memory for tensors on CUDA GPUs, behind the Allocator interface.
+// fmt's compile-time format strings do not survive nvcc (consteval), so messages here are built
+// with std::string.
 #include <cuda_runtime.h>
-#include <fmt/format.h>
+#include <string>
 
 #include <array>
 #include <atomic>
@@ -16,7 +18,7 @@ namespace {
 void check_cuda(cudaError_t status, const char* what, int device) {
   if (status == cudaSuccess) return;
   const ErrorCode code = status == cudaErrorMemoryAllocation ? ErrorCode::OutOfMemory : ErrorCode::Io;
-  throw_error(code, fmt::format("{} on cuda:{} failed: {}", what, device, cudaGetErrorString(status)),
+  throw_error(code, std::string(what) + " on cuda:" + std::to_string(device) + " failed: " + cudaGetErrorString(status),
               status == cudaErrorMemoryAllocation
                   ? "lower --gpu-memory-utilization, --max-model-len or --max-num-seqs"
                   : "check that the GPU is visible (nvidia-smi) and CUDA_VISIBLE_DEVICES");
@@ -52,7 +54,7 @@ Allocator* cuda_allocator(int device) {
   int count = 0;
   check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount", device);
   PAGODA_CHECK(device >= 0 && device < count, InvalidArgument,
-               fmt::format("cuda:{} requested but {} CUDA device(s) are visible", device, count),
+               "cuda:" + std::to_string(device) + " requested but " + std::to_string(count) + " CUDA device(s) are visible",
                "choose a device index below the device count, or check CUDA_VISIBLE_DEVICES");
   std::lock_guard lock(mutex);
   auto& slot = allocators[static_cast<size_t>(device)];
