@@ -2,31 +2,40 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
+
+#include "cli/models_command.h"
 #include "pagoda/error.h"
+#include "pagoda/model_registry.h"
 #include "pagoda/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Pagoda: run and serve large language models"};
   app.require_subcommand(0, 1);
   bool show_version = false;
+  std::vector<std::string> plugins;
   app.add_flag("--version", show_version, "print the version and exit");
+  app.add_option("--plugin", plugins, "load a model plugin library (repeatable; also PAGODA_PLUGINS=a.so:b.so)");
 
   auto* version = app.add_subcommand("version", "print the version");
-  auto* models = app.add_subcommand("models", "list the supported model architectures");
+  auto* models = app.add_subcommand("models", "list the supported model architectures and their capabilities");
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (show_version || version->parsed() || app.get_subcommands().empty()) {
+    auto& registry = pagoda::ModelRegistry::global();
+    if (const char* env = std::getenv("PAGODA_PLUGINS")) registry.load_plugins(env);
+    for (const auto& p : plugins) registry.load_plugin(p);
+
+    if (show_version || version->parsed()) {
       fmt::print("pagoda {}\n", pagoda::kVersion);
-      if (!app.get_subcommands().empty() || show_version) return 0;
+      return 0;
     }
-    if (models->parsed() || app.get_subcommands().empty()) {
-      // The model registry arrives with the model system; until then the list is empty.
-      fmt::print("supported architectures: (none yet)\n");
-    }
+    if (models->parsed()) return pagoda::cli::run_models_command(registry);
+    // No subcommand: the main job. Until a default model ships, it reports what this build can run.
+    fmt::print("pagoda {}\n", pagoda::kVersion);
+    return pagoda::cli::run_models_command(registry);
   } catch (const pagoda::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return 1;
   }
-  return 0;
 }

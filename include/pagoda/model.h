@@ -1,0 +1,65 @@
+// The interface every model implements, and the static facts the registry keeps about it.
+//
+// A model is built from its configuration and its state-dict prefix, runs on the flattened tokens
+// of the whole batch (no batch dimension: input_ids and positions are [num_tokens]), and returns
+// hidden states; logits are computed separately, only for the rows the engine samples from.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "pagoda/tensor.h"
+
+namespace pagoda {
+
+struct ModelConfig;    // pagoda/model_config.h
+struct ForwardContext;  // per-step batch metadata (attention), filled by the model runner
+
+// What an architecture can do, known without constructing it or touching a GPU.
+struct ModelCapabilities {
+  bool text_generation = true;
+  bool pooling = false;
+  bool multimodal = false;
+  bool pipeline_parallel = false;
+  bool lora = false;
+  bool hybrid = false;          // attention and recurrent (Mamba) layers together
+  bool attention_free = false;  // recurrent only
+
+  // "generate, pp, lora": the flags that are set, in a fixed order.
+  std::string to_string() const;
+  bool operator==(const ModelCapabilities&) const = default;
+};
+
+// What a model (and each of its modules) is constructed from.
+struct ModelInitContext {
+  const ModelConfig* config = nullptr;
+  // The module's full state-dict name ("" for the top level, "model.layers.3.self_attn" deeper).
+  std::string prefix;
+};
+
+// A lazy sequence of checkpoint tensors (name, tensor), typically read-only views into mmapped
+// safetensors files.
+class WeightIterator {
+ public:
+  virtual ~WeightIterator() = default;
+  // The next tensor, or nullopt at the end.
+  virtual std::optional<std::pair<std::string, Tensor>> next() = 0;
+};
+
+class Model {
+ public:
+  virtual ~Model() = default;
+  // Token embeddings for input_ids [num_tokens] -> [num_tokens, hidden].
+  virtual Tensor embed_input_ids(const Tensor& input_ids) = 0;
+  // Hidden states [num_tokens, hidden] for the flattened batch.
+  virtual Tensor forward(const Tensor& input_ids, const Tensor& positions, ForwardContext& context) = 0;
+  // Logits [rows, vocab] for the given hidden-state rows.
+  virtual Tensor compute_logits(const Tensor& hidden_states) = 0;
+  // Consumes checkpoint tensors; returns the names of the parameters it loaded.
+  virtual std::set<std::string> load_weights(WeightIterator& weights) = 0;
+};
+
+}  // namespace pagoda
