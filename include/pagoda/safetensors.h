@@ -202,10 +202,12 @@ class SafetensorsCheckpoint {
 void write_safetensors(const std::filesystem::path& path, std::span<const NamedTensor> tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
-// Writes a sharded checkpoint into `directory` (created if needed): shard i as
-// "model-0000{i+1}-of-0000{n}.safetensors" and "model.safetensors.index.json" with
-// {"metadata": {"total_size": bytes}, "weight_map": {tensor: shard file}}. `metadata` goes into
-// every shard's header. Returns the shard file names. A tensor name may appear in one shard only.
+// Writes a sharded checkpoint into `directory` (created if needed): shard i (from 0) as
+// "model-{i+1:05}-of-{n:05}.safetensors" (model-00001-of-00003.safetensors, ...) plus
+// "model.safetensors.index.json" holding {"metadata": {"total_size": bytes}, "weight_map":
+// {tensor: shard file}}. `metadata` goes into every shard's header. Returns the shard file names.
+// A tensor name may appear in one shard only (InvalidArgument otherwise, before anything is
+// written).
 std::vector<std::string> write_sharded_safetensors(
     const std::filesystem::path& directory, std::span<const std::vector<NamedTensor>> shards,
     const std::map<std::string, std::string>& metadata = {});

@@ -112,6 +112,22 @@ TEST_F(Checkpoint, OnlyFilesNamedByTheIndexAreOpened) {
   EXPECT_FALSE(ckpt.contains("only_in_consolidated"));
 }
 
+TEST_F(Checkpoint, EquivalentShardSpellingsOpenOneFile) {
+  write_sharded_safetensors(dir_, three_shards());
+  std::ofstream(dir_ / "model.safetensors.index.json") << R"({"weight_map": {
+      "model.embed_tokens.weight": "./model-00001-of-00003.safetensors",
+      "model.layers.0.w": "model-00001-of-00003.safetensors",
+      "model.layers.1.w": "sub/../model-00002-of-00003.safetensors"}})";
+  // "sub/.." would escape nothing but is still refused: '..' is never allowed.
+  EXPECT_THROW(SafetensorsCheckpoint{dir_}, Error);
+  std::ofstream(dir_ / "model.safetensors.index.json") << R"({"weight_map": {
+      "model.embed_tokens.weight": "./model-00001-of-00003.safetensors",
+      "model.layers.0.w": "model-00001-of-00003.safetensors"}})";
+  const SafetensorsCheckpoint ckpt(dir_);
+  EXPECT_EQ(ckpt.files().size(), 1u);
+  EXPECT_EQ(ckpt.size(), 2u);
+}
+
 TEST_F(Checkpoint, SingleFileDirectoryAndFilePath) {
   const std::vector<NamedTensor> tensors{{"b", filled({2}, 1)}, {"a", filled({1}, 5)}};
   write_safetensors(dir_ / "model.safetensors", tensors);
