@@ -25,7 +25,9 @@ TEST(SafetensorsHfFiles, ReadsTransformersCheckpoints) {
     EXPECT_EQ(embed.shape(), (Shape{e.vocab, e.hidden}));
     EXPECT_EQ(embed.dtype(), DType::F32);
     EXPECT_EQ(ckpt.contains("lm_head.weight"), e.has_lm_head);  // tied embeddings are not saved
-    if (e.bias_name) EXPECT_TRUE(ckpt.contains(e.bias_name));
+    if (e.bias_name) {
+      EXPECT_TRUE(ckpt.contains(e.bias_name));
+    }
     size_t seen = 0;
     for (auto [name, tensor] : ckpt) {
       EXPECT_TRUE(tensor.is_read_only());
