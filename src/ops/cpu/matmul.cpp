@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -94,13 +95,25 @@ struct Problem {
   int64_t ldo;
 };
 
-// Output columns per parallel chunk: a multiple of 16 (every kernel tile width divides it) with
-// enough weight elements that claiming the chunk costs little next to computing it.
-int64_t column_grain(int64_t K) { return std::max<int64_t>(16, (65536 / std::max<int64_t>(K, 1)) / 16 * 16); }
+// Pools split the output columns in blocks of this many: every kernel tile width divides it, so
+// only the last block of a product has a ragged edge.
+constexpr int64_t kColumnBlock = 16;
+
+// Runs fn(n0, n1) over column ranges of whole blocks on the pool, with at least `min_columns`
+// columns per chunk so that claiming a chunk costs little next to computing it.
+void for_column_chunks(int64_t N, int64_t min_columns,
+                       const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t blocks = (N + kColumnBlock - 1) / kColumnBlock;
+  const int64_t grain = std::max<int64_t>(1, min_columns / kColumnBlock);
+  parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
+    fn(b0 * kColumnBlock, std::min(N, b1 * kColumnBlock));
+  });
+}
 
 void run_gemv(const Problem& p) {
   const size_t wsize = dtype_size(p.weight_dtype);
-  parallel_for(0, p.N, column_grain(p.K), [&](int64_t n0, int64_t n1) {
+  // About 64K weights per chunk.
+  for_column_chunks(p.N, 65536 / std::max<int64_t>(p.K, 1), [&](int64_t n0, int64_t n1) {
     const float* bias = p.bias ? p.bias + n0 : nullptr;
     const void* w = static_cast<const char*>(p.w) + static_cast<size_t>(n0 * p.ldw) * wsize;
     float* out = p.out + n0;
@@ -150,8 +163,8 @@ void run_blas(const Problem& p, const CpuMatmulConfig& config) {
   }
   // Each chunk packs all of x once, so chunks must be wide enough to amortise that: a multiple of
   // the panel for 16-bit weights, at least 64 columns for f32.
-  const int64_t grain = p.weight_dtype == DType::F32 ? 64 : std::max<int64_t>(16, config.panel_rows);
-  parallel_for(0, p.N, grain, [&](int64_t n0, int64_t n1) { blas_columns(p, config, 1, n0, n1); });
+  const int64_t grain = p.weight_dtype == DType::F32 ? 64 : config.panel_rows;
+  for_column_chunks(p.N, grain, [&](int64_t n0, int64_t n1) { blas_columns(p, config, 1, n0, n1); });
 }
 
 }  // namespace
