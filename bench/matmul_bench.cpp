@@ -23,13 +23,12 @@
 //                     [--panel-rows R] (CpuMatmulConfig::panel_rows for 16-bit weights)
 #include <dlfcn.h>
 
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -61,8 +60,9 @@ struct Options {
   std::vector<int64_t> ms = {1, 4, 16, 128, 512};
   std::vector<std::pair<int64_t, int64_t>> shapes = {{2048, 2048}, {2048, 5632}, {4096, 4096}};
   std::vector<DType> dtypes = {DType::F32, DType::BF16};
-  std::vector<std::string> variants = {"default", "gemv", "openblas-split", "openblas-threaded",
-                                       "onednn-split", "onednn-threaded", "onednn-primitive"};
+  std::vector<std::string> variants = {"default",           "gemv",         "openblas-split",
+                                       "openblas-threaded", "onednn-split", "onednn-threaded",
+                                       "onednn-primitive"};
   double min_seconds = 0.3;
   int64_t cache_bytes = 32ll << 20;  // last-level cache to defeat
 };
@@ -76,8 +76,9 @@ Timing time_it(Fn fn, double min_seconds) {
   fn();  // warm up: scratch, library init, page faults
   std::vector<double> ms;
   const auto start = Clock::now();
-  while (ms.size() < 3 || (std::chrono::duration<double>(Clock::now() - start).count() < min_seconds &&
-                           ms.size() < 200)) {
+  while (ms.size() < 3 ||
+         (std::chrono::duration<double>(Clock::now() - start).count() < min_seconds &&
+          ms.size() < 200)) {
     const auto t0 = Clock::now();
     fn();
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
@@ -94,8 +95,10 @@ Tensor random_tensor(int64_t rows, int64_t cols, DType dtype, std::mt19937& rng)
   if (dtype == DType::F32) return f;
   Tensor t = Tensor::empty({rows, cols}, dtype);
   for (int64_t i = 0; i < f.numel(); ++i) {
-    if (dtype == DType::BF16) t.mutable_data_as<bf16>()[i] = bf16(d[i]);
-    else t.mutable_data_as<f16>()[i] = f16(d[i]);
+    if (dtype == DType::BF16)
+      t.mutable_data_as<bf16>()[i] = bf16(d[i]);
+    else
+      t.mutable_data_as<f16>()[i] = f16(d[i]);
   }
   return t;
 }
@@ -144,7 +147,8 @@ void onednn_primitive(int64_t M, int64_t K, int64_t N, DType w, const Options& o
     omp_set_num_threads(ThreadPool::global().num_threads());
     const Timing t = time_it(
         [&] {
-          prim.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wmem[next++ % wmem.size()]},
+          prim.execute(s, {{DNNL_ARG_SRC, src},
+                           {DNNL_ARG_WEIGHTS, wmem[next++ % wmem.size()]},
                            {DNNL_ARG_DST, dst}});
           s.wait();
         },
@@ -174,8 +178,8 @@ void run_variant(const std::string& variant, int64_t M, int64_t K, int64_t N, DT
   cpu::set_cpu_matmul_config(config);
   Tensor out = Tensor::empty({M, N}, DType::F32);
   size_t next = 0;
-  const Timing t = time_it([&] { ops::matmul(x, weights[next++ % weights.size()], out); },
-                           opt.min_seconds);
+  const Timing t =
+      time_it([&] { ops::matmul(x, weights[next++ % weights.size()], out); }, opt.min_seconds);
   cpu::set_cpu_matmul_config(defaults);
   print_row(M, K, N, w, variant, t);
 }
@@ -219,7 +223,8 @@ int main(int argc, char** argv) {
     } else if (key == "--min-seconds") {
       opt.min_seconds = std::stod(value);
     } else {
-      std::fprintf(stderr, "unknown option %s; see the comment at the top of matmul_bench.cpp\n", argv[i]);
+      std::fprintf(stderr, "unknown option %s; see the comment at the top of matmul_bench.cpp\n",
+                   argv[i]);
       return 2;
     }
   }
@@ -228,8 +233,12 @@ int main(int argc, char** argv) {
               std::string(cpu::cpu_isa_name(cpu::cpu_isa())).c_str(),
               std::string(cpu::blas_library_name(cpu::cpu_matmul_config().blas)).c_str());
   probe_sbgemm();
-  std::printf("\n|    M |    K |    N | w    | variant           | median ms |    min ms | GFLOP/s |   GB/s |\n");
-  std::printf("|-----:|-----:|-----:|------|-------------------|----------:|----------:|--------:|-------:|\n");
+  std::printf(
+      "\n|    M |    K |    N | w    | variant           | median ms |    min ms | GFLOP/s |   "
+      "GB/s |\n");
+  std::printf(
+      "|-----:|-----:|-----:|------|-------------------|----------:|----------:|--------:|-------:|"
+      "\n");
   std::mt19937 rng(42);
   for (const auto& [K, N] : opt.shapes)
     for (DType w : opt.dtypes) {

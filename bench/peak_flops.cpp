@@ -29,13 +29,15 @@ double seconds_since(Clock::time_point t0) {
 // Each returns the flops done: iters * chains * lanes * 2. Written in assembly so that the
 // accumulators stay in registers (compilers keep an array of vectors in memory around an asm
 // barrier, which measures store forwarding instead of the FMA pipes).
-#define PAGODA_FMA12(op, r)                                                                       \
-  op " %%" r "14, %%" r "15, %%" r "0\n\t" op " %%" r "14, %%" r "15, %%" r "1\n\t" op " %%" r   \
-     "14, %%" r "15, %%" r "2\n\t" op " %%" r "14, %%" r "15, %%" r "3\n\t" op " %%" r "14, %%" r \
-     "15, %%" r "4\n\t" op " %%" r "14, %%" r "15, %%" r "5\n\t" op " %%" r "14, %%" r "15, %%" r \
-     "6\n\t" op " %%" r "14, %%" r "15, %%" r "7\n\t" op " %%" r "14, %%" r "15, %%" r "8\n\t" op \
-     " %%" r "14, %%" r "15, %%" r "9\n\t" op " %%" r "14, %%" r "15, %%" r "10\n\t" op " %%" r   \
-     "14, %%" r "15, %%" r "11\n\t"
+
+// One FMA into accumulator i (register 0..11) from registers 14 and 15, for "ymm" or "zmm".
+// clang-format off
+#define PAGODA_FMA(reg, i) "vfmadd231ps %%" reg "14, %%" reg "15, %%" reg #i "\n\t"
+#define PAGODA_FMA12(reg)                                                                  \
+  PAGODA_FMA(reg, 0) PAGODA_FMA(reg, 1) PAGODA_FMA(reg, 2) PAGODA_FMA(reg, 3)              \
+  PAGODA_FMA(reg, 4) PAGODA_FMA(reg, 5) PAGODA_FMA(reg, 6) PAGODA_FMA(reg, 7)              \
+  PAGODA_FMA(reg, 8) PAGODA_FMA(reg, 9) PAGODA_FMA(reg, 10) PAGODA_FMA(reg, 11)
+// clang-format on
 
 // 12 independent chains: FMA latency (4-5 cycles) times 2 FMA pipes needs at least 10 in flight.
 __attribute__((target("avx2,fma"))) double fma_chains_avx2(int64_t iters) {
@@ -43,7 +45,7 @@ __attribute__((target("avx2,fma"))) double fma_chains_avx2(int64_t iters) {
   __asm__ volatile(
       "vxorps %%ymm14, %%ymm14, %%ymm14\n\t"
       "vxorps %%ymm15, %%ymm15, %%ymm15\n\t"
-      "1:\n\t" PAGODA_FMA12("vfmadd231ps", "ymm") "dec %0\n\t"
+      "1:\n\t" PAGODA_FMA12("ymm") "dec %0\n\t"
       "jnz 1b\n\t"
       : "+r"(n)
       :
@@ -57,7 +59,7 @@ __attribute__((target("avx512f"))) double fma_chains_avx512(int64_t iters) {
   __asm__ volatile(
       "vpxord %%zmm14, %%zmm14, %%zmm14\n\t"
       "vpxord %%zmm15, %%zmm15, %%zmm15\n\t"
-      "1:\n\t" PAGODA_FMA12("vfmadd231ps", "zmm") "dec %0\n\t"
+      "1:\n\t" PAGODA_FMA12("zmm") "dec %0\n\t"
       "jnz 1b\n\t"
       : "+r"(n)
       :
@@ -117,7 +119,8 @@ double peak_gflops(bool avx512, int threads, double seconds) {
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
     std::vector<double> flops(static_cast<size_t>(threads));
-    const double dt = run_on_threads(threads, [&](int t) { flops[static_cast<size_t>(t)] = kernel(iters); });
+    const double dt =
+        run_on_threads(threads, [&](int t) { flops[static_cast<size_t>(t)] = kernel(iters); });
     double total = 0;
     for (double f : flops) total += f;
     best = std::max(best, total / dt / 1e9);
@@ -145,8 +148,10 @@ int main(int argc, char** argv) {
   double seconds = 0.5;
   size_t megabytes = 512;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--megabytes") == 0) megabytes = std::strtoul(argv[i + 1], nullptr, 10);
+    if (std::strcmp(argv[i], "--seconds") == 0)
+      seconds = std::atof(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--megabytes") == 0)
+      megabytes = std::strtoul(argv[i + 1], nullptr, 10);
     else {
       std::fprintf(stderr, "usage: %s [--seconds S] [--megabytes MB]\n", argv[0]);
       return 2;
@@ -163,7 +168,8 @@ int main(int argc, char** argv) {
 
   const double one = peak_gflops(avx512, 1, seconds);
   const double all = peak_gflops(avx512, cores, seconds);
-  std::printf("peak f32 FMA: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", one, all, cores);
+  std::printf("peak f32 FMA: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d threads\n", one, all,
+              cores);
 
   const size_t n = megabytes * (1u << 20) / sizeof(float);
   float* buf = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));

@@ -10,7 +10,9 @@
 namespace pagoda::ops {
 namespace {
 
-bool matmul_dtype(DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; }
+bool matmul_dtype(DType d) {
+  return d == DType::F32 || d == DType::BF16 || d == DType::F16;
+}
 
 void check_dtype(const Tensor& t, const char* name) {
   PAGODA_CHECK(matmul_dtype(t.dtype()), InvalidArgument,
@@ -33,11 +35,12 @@ void check_rank2(const Tensor& t, const char* name, const char* dims) {
 void check_row_layout(const Tensor& t, const char* name) {
   const bool unit_columns = t.size(1) <= 1 || t.stride(1) == 1;
   const bool rows_apart = t.size(0) <= 1 || t.stride(0) >= t.size(1);
-  PAGODA_CHECK(unit_columns && rows_apart, InvalidArgument,
-               fmt::format("matmul: {} has shape {} and strides {}; expected stride 1 along the last "
-                           "dimension and a row stride of at least {}",
-                           name, t.shape().to_string(), t.strides().to_string(), t.size(1)),
-               fmt::format("pass {}.contiguous()", name));
+  PAGODA_CHECK(
+      unit_columns && rows_apart, InvalidArgument,
+      fmt::format("matmul: {} has shape {} and strides {}; expected stride 1 along the last "
+                  "dimension and a row stride of at least {}",
+                  name, t.shape().to_string(), t.strides().to_string(), t.size(1)),
+      fmt::format("pass {}.contiguous()", name));
 }
 
 // Byte range [lo, hi) the tensor's elements span (all strides are non-negative here).
@@ -79,8 +82,9 @@ void check_no_overlap(const Tensor& out, const Tensor& in, const char* name) {
 
 void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out) {
   PAGODA_CHECK(x.defined() && weight.defined() && out.defined(), InvalidArgument,
-               fmt::format("matmul: {} is an undefined tensor",
-                           !x.defined() ? "x" : !weight.defined() ? "weight" : "out"),
+               fmt::format("matmul: {} is an undefined tensor", !x.defined()        ? "x"
+                                                                : !weight.defined() ? "weight"
+                                                                                    : "out"),
                "pass allocated tensors for x, weight and out (only bias may be undefined)");
   check_rank2(x, "x", "[M, K]");
   check_rank2(weight, "weight", "[N, K]");
@@ -90,18 +94,19 @@ void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
   check_dtype(out, "out");
 
   const int64_t M = x.size(0), K = x.size(1), N = weight.size(0);
-  PAGODA_CHECK(weight.size(1) == K, InvalidArgument,
-               fmt::format("matmul: x {} has K = {} columns but weight {} has {} (weight is [N, K], "
-                           "out = x @ weight^T)",
-                           x.shape().to_string(), K, weight.shape().to_string(), weight.size(1)),
-               "pass the weight of the layer whose input size matches x, stored as [out_features, "
-               "in_features] as in the checkpoint");
-  PAGODA_CHECK(out.size(0) == M && out.size(1) == N, InvalidArgument,
-               fmt::format("matmul: out has shape {}, expected [{}, {}] (x {} times weight {} "
-                           "transposed)",
-                           out.shape().to_string(), M, N, x.shape().to_string(),
-                           weight.shape().to_string()),
-               fmt::format("allocate out as [{}, {}]", M, N));
+  PAGODA_CHECK(
+      weight.size(1) == K, InvalidArgument,
+      fmt::format("matmul: x {} has K = {} columns but weight {} has {} (weight is [N, K], "
+                  "out = x @ weight^T)",
+                  x.shape().to_string(), K, weight.shape().to_string(), weight.size(1)),
+      "pass the weight of the layer whose input size matches x, stored as [out_features, "
+      "in_features] as in the checkpoint");
+  PAGODA_CHECK(
+      out.size(0) == M && out.size(1) == N, InvalidArgument,
+      fmt::format("matmul: out has shape {}, expected [{}, {}] (x {} times weight {} "
+                  "transposed)",
+                  out.shape().to_string(), M, N, x.shape().to_string(), weight.shape().to_string()),
+      fmt::format("allocate out as [{}, {}]", M, N));
   if (bias.defined()) {
     check_dtype(bias, "bias");
     PAGODA_CHECK(bias.dim() == 1 && bias.size(0) == N, InvalidArgument,
@@ -126,8 +131,7 @@ void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
   constexpr int64_t kMax = 0x7fffffff;
   PAGODA_CHECK(M <= kMax && N <= kMax && K <= kMax && x.stride(0) <= kMax &&
                    out.stride(0) <= kMax && weight.stride(0) <= kMax,
-               Unsupported,
-               fmt::format("matmul: sizes M={} N={} K={} exceed 2^31-1", M, N, K),
+               Unsupported, fmt::format("matmul: sizes M={} N={} K={} exceed 2^31-1", M, N, K),
                "split the product into smaller pieces");
 
   const Device device = weight.device();
@@ -135,7 +139,10 @@ void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
     if (!t->defined()) continue;
     PAGODA_CHECK(t->device() == device, InvalidArgument,
                  fmt::format("matmul: weight is on {} but {} is on {}", device.to_string(),
-                             t == &x ? "x" : t == &bias ? "bias" : "out", t->device().to_string()),
+                             t == &x      ? "x"
+                             : t == &bias ? "bias"
+                                          : "out",
+                             t->device().to_string()),
                  "move all arguments to one device");
   }
   PAGODA_CHECK(device.is_cpu(), Unsupported,

@@ -8,18 +8,19 @@
 // with out_ulp 0 for f32, 2^-8 for bf16 and 2^-11 for f16 outputs (one rounding, half an ulp, with
 // margin). 1e-6 * sqrt(K) is ~16x the typical f32 accumulation error (2^-24 * sqrt(K)) and for
 // K = 4097 still 4x smaller than dropping a single term (~1/K of the sum of magnitudes).
+#include "ops/cpu/matmul.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cmath>
-#include <functional>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "ops/cpu/isa.h"
-#include "ops/cpu/matmul.h"
 #include "ops/matmul.h"
 #include "pagoda/error.h"
 #include "pagoda/half.h"
@@ -35,7 +36,9 @@ namespace {
 // Stores v into element i of a tensor of any matmul dtype and returns the value actually stored.
 float store(void* data, DType dtype, int64_t i, float v) {
   switch (dtype) {
-    case DType::F32: static_cast<float*>(data)[i] = v; return v;
+    case DType::F32:
+      static_cast<float*>(data)[i] = v;
+      return v;
     case DType::BF16: {
       const bf16 h(v);
       static_cast<bf16*>(data)[i] = h;
@@ -46,16 +49,23 @@ float store(void* data, DType dtype, int64_t i, float v) {
       static_cast<f16*>(data)[i] = h;
       return static_cast<float>(h);
     }
-    default: ADD_FAILURE() << "unexpected dtype"; return 0;
+    default:
+      ADD_FAILURE() << "unexpected dtype";
+      return 0;
   }
 }
 
 float load(const void* data, DType dtype, int64_t i) {
   switch (dtype) {
-    case DType::F32: return static_cast<const float*>(data)[i];
-    case DType::BF16: return static_cast<float>(static_cast<const bf16*>(data)[i]);
-    case DType::F16: return static_cast<float>(static_cast<const f16*>(data)[i]);
-    default: ADD_FAILURE() << "unexpected dtype"; return 0;
+    case DType::F32:
+      return static_cast<const float*>(data)[i];
+    case DType::BF16:
+      return static_cast<float>(static_cast<const bf16*>(data)[i]);
+    case DType::F16:
+      return static_cast<float>(static_cast<const f16*>(data)[i]);
+    default:
+      ADD_FAILURE() << "unexpected dtype";
+      return 0;
   }
 }
 
@@ -130,7 +140,8 @@ void check_case(const Case& c, uint32_t seed) {
       double ref = c.with_bias ? bv[static_cast<size_t>(col)] : 0.0;
       double magnitude = c.with_bias ? std::fabs(ref) : 0.0;
       for (int64_t k = 0; k < c.K; ++k) {
-        const double p = xv[static_cast<size_t>(m * c.K + k)] * wv[static_cast<size_t>(col * c.K + k)];
+        const double p =
+            xv[static_cast<size_t>(m * c.K + k)] * wv[static_cast<size_t>(col * c.K + k)];
         ref += p;
         magnitude += std::fabs(p);
       }
@@ -162,14 +173,17 @@ struct Path {
   BlasLibrary blas;
   bool split;
 };
-void PrintTo(const Path& p, std::ostream* os) { *os << p.name; }
+void PrintTo(const Path& p, std::ostream* os) {
+  *os << p.name;
+}
 
 class MatmulPath : public ::testing::TestWithParam<Path> {
  protected:
   void SetUp() override {
     saved_ = cpu::cpu_matmul_config();
     const Path& p = GetParam();
-    if (p.isa > cpu::detected_cpu_isa()) GTEST_SKIP() << "processor lacks " << cpu::cpu_isa_name(p.isa);
+    if (p.isa > cpu::detected_cpu_isa())
+      GTEST_SKIP() << "processor lacks " << cpu::cpu_isa_name(p.isa);
     cpu::set_cpu_isa(p.isa);
     CpuMatmulConfig config = saved_;
     config.gemv_max_rows_f32 = config.gemv_max_rows_16bit = p.gemv ? (int64_t{1} << 40) : 0;
@@ -212,11 +226,12 @@ TEST_P(MatmulPath, RowStridedTensorsAndSixteenBitActivationsOutputsBias) {
 std::vector<Path> all_paths() {
   std::vector<Path> paths;
   for (CpuIsa isa : {CpuIsa::Generic, CpuIsa::Avx2, CpuIsa::Avx512})
-    paths.push_back({"gemv_" + std::string(cpu::cpu_isa_name(isa)), true, isa, BlasLibrary::OpenBlas, true});
+    paths.push_back(
+        {"gemv_" + std::string(cpu::cpu_isa_name(isa)), true, isa, BlasLibrary::OpenBlas, true});
   for (BlasLibrary lib : {BlasLibrary::OpenBlas, BlasLibrary::OneDnn})
     for (bool split : {true, false})
-      paths.push_back({std::string(cpu::blas_library_name(lib)) + (split ? "_split" : "_threaded"), false,
-                       cpu::detected_cpu_isa(), lib, split});
+      paths.push_back({std::string(cpu::blas_library_name(lib)) + (split ? "_split" : "_threaded"),
+                       false, cpu::detected_cpu_isa(), lib, split});
   return paths;
 }
 
@@ -262,7 +277,8 @@ void expect_error(const std::function<void()>& fn, ErrorCode code,
     EXPECT_EQ(e.code(), code) << e.what();
     const std::string msg = e.what();
     EXPECT_NE(msg.find("matmul"), std::string::npos) << msg;
-    for (const char* f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
+    for (const char* f : fragments)
+      EXPECT_NE(msg.find(f), std::string::npos) << "'" << f << "' not in: " << msg;
     EXPECT_FALSE(e.fix().empty());
   }
 }
@@ -280,7 +296,8 @@ TEST(MatmulErrors, ShapeMismatches) {
   Tensor out_rows = Tensor::zeros({3, 4}, DType::F32);
   expect_error([&] { ops::matmul(x, w, out_rows); }, ErrorCode::InvalidArgument, {"[3, 4]"});
   Tensor x3 = Tensor::zeros({1, 2, 8}, DType::F32);
-  expect_error([&] { ops::matmul(x3, w, out); }, ErrorCode::InvalidArgument, {"x", "2-D", "[1, 2, 8]"});
+  expect_error([&] { ops::matmul(x3, w, out); }, ErrorCode::InvalidArgument,
+               {"x", "2-D", "[1, 2, 8]"});
   Tensor bias_bad = Tensor::zeros({5}, DType::F32);
   expect_error([&] { ops::matmul(x, w, bias_bad, out); }, ErrorCode::InvalidArgument,
                {"bias has shape [5]", "expected [4]"});
@@ -291,34 +308,44 @@ TEST(MatmulErrors, WrongDtypes) {
   Tensor w = Tensor::zeros({4, 8}, DType::F32);
   Tensor out = Tensor::zeros({2, 4}, DType::F32);
   Tensor xi = Tensor::zeros({2, 8}, DType::I32);
-  expect_error([&] { ops::matmul(xi, w, out); }, ErrorCode::InvalidArgument, {"x has dtype i32", "f32, bf16 or f16"});
+  expect_error([&] { ops::matmul(xi, w, out); }, ErrorCode::InvalidArgument,
+               {"x has dtype i32", "f32, bf16 or f16"});
   Tensor w8 = Tensor::zeros({4, 8}, DType::FP8_E4M3);
-  expect_error([&] { ops::matmul(x, w8, out); }, ErrorCode::InvalidArgument, {"weight has dtype fp8_e4m3"});
+  expect_error([&] { ops::matmul(x, w8, out); }, ErrorCode::InvalidArgument,
+               {"weight has dtype fp8_e4m3"});
   Tensor o64 = Tensor::zeros({2, 4}, DType::F64);
   expect_error([&] { ops::matmul(x, w, o64); }, ErrorCode::InvalidArgument, {"out has dtype f64"});
   Tensor b8 = Tensor::zeros({4}, DType::I8);
-  expect_error([&] { ops::matmul(x, w, b8, out); }, ErrorCode::InvalidArgument, {"bias has dtype i8"});
+  expect_error([&] { ops::matmul(x, w, b8, out); }, ErrorCode::InvalidArgument,
+               {"bias has dtype i8"});
 }
 
 TEST(MatmulErrors, LayoutAliasingAndReadOnly) {
   Tensor x = Tensor::zeros({8, 2}, DType::F32).transpose(0, 1);  // [2, 8], column stride 2
   Tensor w = Tensor::zeros({4, 8}, DType::F32);
   Tensor out = Tensor::zeros({2, 4}, DType::F32);
-  expect_error([&] { ops::matmul(x, w, out); }, ErrorCode::InvalidArgument, {"x has shape [2, 8]", "stride 1"});
+  expect_error([&] { ops::matmul(x, w, out); }, ErrorCode::InvalidArgument,
+               {"x has shape [2, 8]", "stride 1"});
 
   // out overlapping x: a product written into its own input.
   Tensor buf = Tensor::zeros({2, 12}, DType::F32);
   Tensor xin = buf.slice(1, 0, 8);
   Tensor overlapping = buf.slice(1, 6, 10);
-  expect_error([&] { ops::matmul(xin, w, overlapping); }, ErrorCode::InvalidArgument, {"overlaps", "x"});
+  expect_error([&] { ops::matmul(xin, w, overlapping); }, ErrorCode::InvalidArgument,
+               {"overlaps", "x"});
   Tensor rows_overlap = buf.view({24}).slice(0, 4, 12).view({2, 4});  // row 0 of x, cols 4..8
-  expect_error([&] { ops::matmul(xin, w, rows_overlap); }, ErrorCode::InvalidArgument, {"overlaps"});
+  expect_error([&] { ops::matmul(xin, w, rows_overlap); }, ErrorCode::InvalidArgument,
+               {"overlaps"});
 
   std::vector<float> ro(8, 0.0f);
   Tensor out_ro = Tensor::from_blob_read_only(ro.data(), {2, 4}, DType::F32);
-  expect_error([&] { ops::matmul(Tensor::zeros({2, 8}, DType::F32), w, out_ro); },
-               ErrorCode::InvalidArgument, {"read-only"});
-  expect_error([&] { ops::matmul(Tensor(), w, out); }, ErrorCode::InvalidArgument, {"x is an undefined tensor"});
+  expect_error(
+      [&] {
+        ops::matmul(Tensor::zeros({2, 8}, DType::F32), w, out_ro);
+      },
+      ErrorCode::InvalidArgument, {"read-only"});
+  expect_error([&] { ops::matmul(Tensor(), w, out); }, ErrorCode::InvalidArgument,
+               {"x is an undefined tensor"});
 }
 
 // A fused buffer: x in columns 0..8 and out in columns 8..12 of the same rows is not an overlap.

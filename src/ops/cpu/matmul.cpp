@@ -80,7 +80,9 @@ void narrow(const float* src, DType dtype, void* dst, int64_t n) {
 }
 
 // Row stride in elements; a single row may carry any stride, so use its length.
-int64_t row_stride(const Tensor& t) { return t.size(0) == 1 ? t.size(1) : t.stride(0); }
+int64_t row_stride(const Tensor& t) {
+  return t.size(0) == 1 ? t.size(1) : t.stride(0);
+}
 
 // Everything the compute paths need, with activations, bias and output already in f32.
 struct Problem {
@@ -118,14 +120,14 @@ void run_gemv(const Problem& p) {
     const void* w = static_cast<const char*>(p.w) + static_cast<size_t>(n0 * p.ldw) * wsize;
     float* out = p.out + n0;
     if (p.weight_dtype == DType::F32)
-      PAGODA_CPU_DISPATCH(matmul_gemv_f32)(p.x, p.ldx, static_cast<const float*>(w), p.ldw, bias,
-                                           out, p.ldo, p.M, n1 - n0, p.K);
+      PAGODA_CPU_DISPATCH(matmul_gemv_f32)
+      (p.x, p.ldx, static_cast<const float*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
     else if (p.weight_dtype == DType::BF16)
-      PAGODA_CPU_DISPATCH(matmul_gemv_bf16)(p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw,
-                                            bias, out, p.ldo, p.M, n1 - n0, p.K);
+      PAGODA_CPU_DISPATCH(matmul_gemv_bf16)
+      (p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
     else
-      PAGODA_CPU_DISPATCH(matmul_gemv_f16)(p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw,
-                                           bias, out, p.ldo, p.M, n1 - n0, p.K);
+      PAGODA_CPU_DISPATCH(matmul_gemv_f16)
+      (p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
   });
 }
 
@@ -136,7 +138,8 @@ void blas_columns(const Problem& p, const CpuMatmulConfig& config, int threads, 
   float beta = 0.0f;
   if (p.bias) {
     for (int64_t m = 0; m < p.M; ++m)
-      std::memcpy(p.out + m * p.ldo + n0, p.bias + n0, static_cast<size_t>(n1 - n0) * sizeof(float));
+      std::memcpy(p.out + m * p.ldo + n0, p.bias + n0,
+                  static_cast<size_t>(n1 - n0) * sizeof(float));
     beta = 1.0f;
   }
   if (p.weight_dtype == DType::F32) {
@@ -150,7 +153,8 @@ void blas_columns(const Problem& p, const CpuMatmulConfig& config, int threads, 
   const uint16_t* w16 = static_cast<const uint16_t*>(p.w);
   for (int64_t b = n0; b < n1; b += panel) {
     const int64_t rows = std::min(panel, n1 - b);
-    for (int64_t r = 0; r < rows; ++r) widen(p.weight_dtype, w16 + (b + r) * p.ldw, buf + r * p.K, p.K);
+    for (int64_t r = 0; r < rows; ++r)
+      widen(p.weight_dtype, w16 + (b + r) * p.ldw, buf + r * p.K, p.K);
     sgemm_nt(config.blas, threads, p.M, rows, p.K, p.x, p.ldx, buf, p.K, beta, p.out + b, p.ldo);
   }
 }
@@ -164,7 +168,8 @@ void run_blas(const Problem& p, const CpuMatmulConfig& config) {
   // Each chunk packs all of x once, so chunks must be wide enough to amortise that: a multiple of
   // the panel for 16-bit weights, at least 64 columns for f32.
   const int64_t grain = p.weight_dtype == DType::F32 ? 64 : config.panel_rows;
-  for_column_chunks(p.N, grain, [&](int64_t n0, int64_t n1) { blas_columns(p, config, 1, n0, n1); });
+  for_column_chunks(p.N, grain,
+                    [&](int64_t n0, int64_t n1) { blas_columns(p, config, 1, n0, n1); });
 }
 
 }  // namespace
@@ -194,7 +199,8 @@ void matmul_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
     float* buf = t_activations.reserve(static_cast<size_t>(p.M * p.K));
     const char* src = static_cast<const char*>(x.data());
     for (int64_t m = 0; m < p.M; ++m)
-      widen(x.dtype(), src + static_cast<size_t>(m * row_stride(x)) * x.itemsize(), buf + m * p.K, p.K);
+      widen(x.dtype(), src + static_cast<size_t>(m * row_stride(x)) * x.itemsize(), buf + m * p.K,
+            p.K);
     p.x = buf;
     p.ldx = p.K;
   }
@@ -227,8 +233,8 @@ void matmul_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
     for (int64_t m = 0; m < p.M; ++m)
       for (int64_t n = 0; n < p.N; ++n) p.out[m * p.ldo + n] = p.bias ? p.bias[n] : 0.0f;
   } else {
-    const int64_t gemv_max = p.weight_dtype == DType::F32 ? config.gemv_max_rows_f32
-                                                          : config.gemv_max_rows_16bit;
+    const int64_t gemv_max =
+        p.weight_dtype == DType::F32 ? config.gemv_max_rows_f32 : config.gemv_max_rows_16bit;
     if (p.M <= gemv_max)
       run_gemv(p);
     else
@@ -238,7 +244,8 @@ void matmul_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
   if (!out_f32) {
     char* dst = static_cast<char*>(out.mutable_data());
     for (int64_t m = 0; m < p.M; ++m)
-      narrow(p.out + m * p.ldo, out.dtype(), dst + static_cast<size_t>(m * row_stride(out)) * out.itemsize(), p.N);
+      narrow(p.out + m * p.ldo, out.dtype(),
+             dst + static_cast<size_t>(m * row_stride(out)) * out.itemsize(), p.N);
   }
 }
 

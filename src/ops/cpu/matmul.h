@@ -1,4 +1,5 @@
-// The CPU implementation of ops::matmul (out = x @ weight^T + bias) and the knobs that pick its path.
+// The CPU implementation of ops::matmul (out = x @ weight^T + bias) and the knobs that pick its
+// path.
 //
 // Two paths, chosen per call by the number of activation rows M:
 //  - few rows (decode): hand-written GEMV-style kernels (kernels/matmul_gemv.h) that stream the

@@ -1,7 +1,6 @@
 #include "ops/cpu/matmul_blas.h"
 
 #include <cblas.h>
-
 #include <oneapi/dnnl/dnnl.h>
 
 #include <string>
@@ -17,8 +16,10 @@ namespace pagoda::cpu {
 
 std::string_view blas_library_name(BlasLibrary library) {
   switch (library) {
-    case BlasLibrary::OpenBlas: return "openblas";
-    case BlasLibrary::OneDnn: return "onednn";
+    case BlasLibrary::OpenBlas:
+      return "openblas";
+    case BlasLibrary::OneDnn:
+      return "onednn";
   }
   return "unknown";
 }
@@ -44,8 +45,7 @@ void sgemm_nt(BlasLibrary library, int threads, int64_t M, int64_t N, int64_t K,
   }
   // The OpenMP thread count is per calling thread, so workers of Pagoda's pool can each ask for 1.
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
-  const dnnl_status_t status =
-      dnnl_sgemm('N', 'T', M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  const dnnl_status_t status = dnnl_sgemm('N', 'T', M, N, K, 1.0f, a, lda, b, ldb, beta, c, ldc);
   PAGODA_CHECK(status == dnnl_success, Internal,
                "oneDNN dnnl_sgemm failed with status " + std::to_string(static_cast<int>(status)) +
                    " for M=" + std::to_string(M) + " N=" + std::to_string(N) +

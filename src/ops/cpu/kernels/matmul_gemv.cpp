@@ -26,11 +26,15 @@ struct WeightType<kF32> {
 #if defined(__AVX512F__)
 typedef __m512 Vec;
 constexpr int kLanes = 16;
-constexpr int kTileRows = 4;          // activation rows per tile
-constexpr int kTileCols = 4;          // weight rows per tile (4x4 accumulators + 5 = 21 of 32)
-constexpr int kTileColsOneRow = 8;    // weight rows per tile when M == 1
-inline Vec vzero() { return _mm512_setzero_ps(); }
-inline Vec vload(const float* p) { return _mm512_loadu_ps(p); }
+constexpr int kTileRows = 4;        // activation rows per tile
+constexpr int kTileCols = 4;        // weight rows per tile (4x4 accumulators + 5 = 21 of 32)
+constexpr int kTileColsOneRow = 8;  // weight rows per tile when M == 1
+inline Vec vzero() {
+  return _mm512_setzero_ps();
+}
+inline Vec vload(const float* p) {
+  return _mm512_loadu_ps(p);
+}
 inline Vec vload_bf16(const uint16_t* p) {
   const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -38,7 +42,9 @@ inline Vec vload_bf16(const uint16_t* p) {
 inline Vec vload_f16(const uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
-inline Vec vfma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline Vec vfma(Vec a, Vec b, Vec c) {
+  return _mm512_fmadd_ps(a, b, c);
+}
 // Not _mm512_reduce_add_ps: GCC 12's version trips -Wuninitialized inside its own header.
 inline float vsum(Vec v) {
   const __m256 h = _mm256_add_ps(_mm512_extractf32x8_ps(v, 0), _mm512_extractf32x8_ps(v, 1));
@@ -55,8 +61,12 @@ constexpr int kLanes = 8;
 constexpr int kTileRows = 3;
 constexpr int kTileCols = 4;
 constexpr int kTileColsOneRow = 8;
-inline Vec vzero() { return _mm256_setzero_ps(); }
-inline Vec vload(const float* p) { return _mm256_loadu_ps(p); }
+inline Vec vzero() {
+  return _mm256_setzero_ps();
+}
+inline Vec vload(const float* p) {
+  return _mm256_loadu_ps(p);
+}
 inline Vec vload_bf16(const uint16_t* p) {
   const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -64,7 +74,9 @@ inline Vec vload_bf16(const uint16_t* p) {
 inline Vec vload_f16(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-inline Vec vfma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline Vec vfma(Vec a, Vec b, Vec c) {
+  return _mm256_fmadd_ps(a, b, c);
+}
 inline float vsum(Vec v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -78,8 +90,12 @@ constexpr int kLanes = 4;
 constexpr int kTileRows = 2;
 constexpr int kTileCols = 2;
 constexpr int kTileColsOneRow = 4;
-inline Vec vzero() { return _mm_setzero_ps(); }
-inline Vec vload(const float* p) { return _mm_loadu_ps(p); }
+inline Vec vzero() {
+  return _mm_setzero_ps();
+}
+inline Vec vload(const float* p) {
+  return _mm_loadu_ps(p);
+}
 inline Vec vload_bf16(const uint16_t* p) {
   const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
   return _mm_castsi128_ps(_mm_unpacklo_epi16(_mm_setzero_si128(), h));
@@ -89,7 +105,9 @@ inline Vec vload_f16(const uint16_t* p) {
   f16_to_f32(p, f, 4);
   return _mm_loadu_ps(f);
 }
-inline Vec vfma(Vec a, Vec b, Vec c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+inline Vec vfma(Vec a, Vec b, Vec c) {
+  return _mm_add_ps(_mm_mul_ps(a, b), c);
+}
 inline float vsum(Vec v) {
   __m128 s = _mm_add_ps(v, _mm_movehl_ps(v, v));
   s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
@@ -156,8 +174,8 @@ void tile(const float* x, int64_t ldx, const typename WeightType<W>::type* w, in
 
 // All M rows against NR weight rows: full tiles of kTileRows rows, then the remaining rows.
 template <WeightKind W, int NR>
-void column_block(const float* x, int64_t ldx, const typename WeightType<W>::type* w,
-                  int64_t ldw, const float* bias, float* out, int64_t ldo, int64_t M, int64_t K) {
+void column_block(const float* x, int64_t ldx, const typename WeightType<W>::type* w, int64_t ldw,
+                  const float* bias, float* out, int64_t ldo, int64_t M, int64_t K) {
   int64_t m = 0;
   for (; m + kTileRows <= M; m += kTileRows)
     tile<W, kTileRows, NR>(x + m * ldx, ldx, w, ldw, bias, out + m * ldo, ldo, K);
@@ -170,12 +188,12 @@ void gemv(const float* x, int64_t ldx, const typename WeightType<W>::type* w, in
   int64_t n = 0;
   if (M == 1) {
     for (; n + kTileColsOneRow <= N; n += kTileColsOneRow)
-      tile<W, 1, kTileColsOneRow>(x, ldx, w + n * ldw, ldw, bias ? bias + n : nullptr, out + n,
-                                  ldo, K);
+      tile<W, 1, kTileColsOneRow>(x, ldx, w + n * ldw, ldw, bias ? bias + n : nullptr, out + n, ldo,
+                                  K);
   } else {
     for (; n + kTileCols <= N; n += kTileCols)
-      column_block<W, kTileCols>(x, ldx, w + n * ldw, ldw, bias ? bias + n : nullptr, out + n,
-                                 ldo, M, K);
+      column_block<W, kTileCols>(x, ldx, w + n * ldw, ldw, bias ? bias + n : nullptr, out + n, ldo,
+                                 M, K);
   }
   for (; n < N; ++n)
     column_block<W, 1>(x, ldx, w + n * ldw, ldw, bias ? bias + n : nullptr, out + n, ldo, M, K);
@@ -189,13 +207,12 @@ void matmul_gemv_f32(const float* x, int64_t ldx, const float* w, int64_t ldw, c
 }
 
 void matmul_gemv_bf16(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw,
-                      const float* bias, float* out, int64_t ldo, int64_t M, int64_t N,
-                      int64_t K) {
+                      const float* bias, float* out, int64_t ldo, int64_t M, int64_t N, int64_t K) {
   gemv<kBf16>(x, ldx, w, ldw, bias, out, ldo, M, N, K);
 }
 
-void matmul_gemv_f16(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw,
-                     const float* bias, float* out, int64_t ldo, int64_t M, int64_t N, int64_t K) {
+void matmul_gemv_f16(const float* x, int64_t ldx, const uint16_t* w, int64_t ldw, const float* bias,
+                     float* out, int64_t ldo, int64_t M, int64_t N, int64_t K) {
   gemv<kF16>(x, ldx, w, ldw, bias, out, ldo, M, N, K);
 }
 
