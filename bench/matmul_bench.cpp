@@ -169,9 +169,9 @@ void run_variant(const std::string& variant, int64_t M, int64_t K, int64_t N, DT
   const cpu::CpuMatmulConfig defaults = cpu::cpu_matmul_config();
   cpu::CpuMatmulConfig config = defaults;
   if (variant == "gemv") {
-    config.gemv_max_rows_f32 = config.gemv_max_rows_16bit = int64_t{1} << 40;
+    config.gemv_max_rows = int64_t{1} << 40;
   } else if (variant != "default") {
-    config.gemv_max_rows_f32 = config.gemv_max_rows_16bit = 0;
+    config.gemv_max_rows = 0;
     config.blas = variant.rfind("openblas", 0) == 0 ? BlasLibrary::OpenBlas : BlasLibrary::OneDnn;
     config.split_columns_across_pool = variant.find("split") != std::string::npos;
   }

@@ -186,7 +186,7 @@ class MatmulPath : public ::testing::TestWithParam<Path> {
       GTEST_SKIP() << "processor lacks " << cpu::cpu_isa_name(p.isa);
     cpu::set_cpu_isa(p.isa);
     CpuMatmulConfig config = saved_;
-    config.gemv_max_rows_f32 = config.gemv_max_rows_16bit = p.gemv ? (int64_t{1} << 40) : 0;
+    config.gemv_max_rows = p.gemv ? (int64_t{1} << 40) : 0;
     config.blas = p.blas;
     config.split_columns_across_pool = p.split;
     config.panel_rows = 5;  // several panels even for small N

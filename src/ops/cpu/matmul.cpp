@@ -119,15 +119,12 @@ void run_gemv(const Problem& p) {
     const float* bias = p.bias ? p.bias + n0 : nullptr;
     const void* w = static_cast<const char*>(p.w) + static_cast<size_t>(n0 * p.ldw) * wsize;
     float* out = p.out + n0;
-    if (p.weight_dtype == DType::F32)
-      PAGODA_CPU_DISPATCH(matmul_gemv_f32)
-      (p.x, p.ldx, static_cast<const float*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
-    else if (p.weight_dtype == DType::BF16)
-      PAGODA_CPU_DISPATCH(matmul_gemv_bf16)
-      (p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
-    else
-      PAGODA_CPU_DISPATCH(matmul_gemv_f16)
-      (p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
+    if (p.weight_dtype == DType::F32) PAGODA_CPU_DISPATCH(matmul_gemv_f32)
+    (p.x, p.ldx, static_cast<const float*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
+    else if (p.weight_dtype == DType::BF16) PAGODA_CPU_DISPATCH(matmul_gemv_bf16)(
+        p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw, bias, out, p.ldo, p.M, n1 - n0, p.K);
+    else PAGODA_CPU_DISPATCH(matmul_gemv_f16)(p.x, p.ldx, static_cast<const uint16_t*>(w), p.ldw,
+                                              bias, out, p.ldo, p.M, n1 - n0, p.K);
   });
 }
 
@@ -233,9 +230,7 @@ void matmul_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
     for (int64_t m = 0; m < p.M; ++m)
       for (int64_t n = 0; n < p.N; ++n) p.out[m * p.ldo + n] = p.bias ? p.bias[n] : 0.0f;
   } else {
-    const int64_t gemv_max =
-        p.weight_dtype == DType::F32 ? config.gemv_max_rows_f32 : config.gemv_max_rows_16bit;
-    if (p.M <= gemv_max)
+    if (p.M <= config.gemv_max_rows)
       run_gemv(p);
     else
       run_blas(p, config);

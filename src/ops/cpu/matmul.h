@@ -2,13 +2,15 @@
 // path.
 //
 // Two paths, chosen per call by the number of activation rows M:
-//  - few rows (decode): hand-written GEMV-style kernels (kernels/matmul_gemv.h) that stream the
-//    weights once and widen bf16/f16 weights in registers; the time is the memory bandwidth.
+//  - few rows (decode, M <= gemv_max_rows): hand-written GEMV-style kernels
+//    (kernels/matmul_gemv.h) that stream the weights once and widen bf16/f16 weights in
+//    registers; the time is the memory bandwidth.
 //  - many rows (prefill): f32 GEMM from a BLAS library (OpenBLAS or oneDNN); 16-bit weights are
 //    widened to f32 one panel of rows at a time into per-thread scratch, so no f32 copy of the
-//    whole weight is ever kept.
+//    whole weight is ever kept and no "prepare weight" step is needed (the widening costs a few
+//    percent of the GEMM; bench/RESULTS.md).
 // Pagoda's thread pool splits the output columns and every BLAS call runs single-threaded, so the
-// library's own threads never compete with the pool (measured faster; see bench/RESULTS.md).
+// library's own threads never compete with the pool (see bench/RESULTS.md for why).
 #pragma once
 
 #include <cstdint>
@@ -24,9 +26,10 @@ struct CpuMatmulConfig {
   // The BLAS library for the many-rows path. Default: OpenBLAS; PAGODA_MATMUL_BACKEND=onednn
   // (or openblas) in the environment overrides it.
   BlasLibrary blas = BlasLibrary::OpenBlas;
-  // The largest M that takes the GEMV kernels, for f32 and for 16-bit (bf16, f16) weights.
-  int64_t gemv_max_rows_f32 = 4;
-  int64_t gemv_max_rows_16bit = 16;
+  // The largest M that takes the GEMV kernels; more rows go to BLAS. Measured crossover on AVX2
+  // (2 cores): the kernels are ahead up to M = 48 and level with BLAS at 64 for both f32 and
+  // bf16 weights; 32 leaves a margin for machines where BLAS is stronger (AVX-512).
+  int64_t gemv_max_rows = 32;
   // true: the pool splits the output columns and each BLAS call uses one thread. false: one BLAS
   // call with the pool's thread count (the library threads itself).
   bool split_columns_across_pool = true;
