@@ -20,7 +20,7 @@
 // Usage: matmul_bench [--m 1,4,16,128,512] [--shapes 2048x2048,2048x5632,4096x4096] (K x N)
 //                     [--dtypes f32,bf16] [--variants default,gemv,...] [--min-seconds 0.3]
 //                     [--cache-mb 32] (weight copies span 3x this, at least 2 copies)
-//                     [--panel-rows R] (CpuMatmulConfig::panel_rows for 16-bit weights)
+//                     [--panel-mb MB] (CpuMatmulConfig::panel_bytes for 16-bit weights)
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -214,9 +214,9 @@ int main(int argc, char** argv) {
       for (auto& s : split(value)) opt.dtypes.push_back(*parse_dtype(s));
     } else if (key == "--variants") {
       opt.variants = split(value);
-    } else if (key == "--panel-rows") {
+    } else if (key == "--panel-mb") {
       cpu::CpuMatmulConfig c = cpu::cpu_matmul_config();
-      c.panel_rows = std::stoll(value);
+      c.panel_bytes = std::stoll(value) << 20;
       cpu::set_cpu_matmul_config(c);
     } else if (key == "--cache-mb") {
       opt.cache_bytes = std::stoll(value) << 20;

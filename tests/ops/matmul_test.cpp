@@ -189,7 +189,7 @@ class MatmulPath : public ::testing::TestWithParam<Path> {
     config.gemv_max_rows = p.gemv ? (int64_t{1} << 40) : 0;
     config.blas = p.blas;
     config.split_columns_across_pool = p.split;
-    config.panel_rows = 5;  // several panels even for small N
+    config.panel_bytes = 1;  // panels of 16 rows: several panels even for small N
     cpu::set_cpu_matmul_config(config);
   }
   void TearDown() override {

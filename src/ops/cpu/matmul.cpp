@@ -128,6 +128,12 @@ void run_gemv(const Problem& p) {
   });
 }
 
+// Weight rows per widened panel: as many as fit config.panel_bytes, 16 to 512, a multiple of 16.
+int64_t panel_rows(const CpuMatmulConfig& config, int64_t K) {
+  const int64_t rows = config.panel_bytes / (static_cast<int64_t>(sizeof(float)) * K);
+  return std::clamp<int64_t>(rows / kColumnBlock * kColumnBlock, 16, 512);
+}
+
 // out[:, n0:n1] = x @ w[n0:n1]^T + bias[n0:n1] through BLAS on `threads` threads; widens 16-bit
 // weights panel by panel into this thread's scratch.
 void blas_columns(const Problem& p, const CpuMatmulConfig& config, int threads, int64_t n0,
@@ -145,7 +151,7 @@ void blas_columns(const Problem& p, const CpuMatmulConfig& config, int threads, 
              p.ldo);
     return;
   }
-  const int64_t panel = std::max<int64_t>(1, config.panel_rows);
+  const int64_t panel = panel_rows(config, p.K);
   float* buf = t_panel.reserve(static_cast<size_t>(std::min(panel, n1 - n0) * p.K));
   const uint16_t* w16 = static_cast<const uint16_t*>(p.w);
   for (int64_t b = n0; b < n1; b += panel) {
@@ -164,7 +170,7 @@ void run_blas(const Problem& p, const CpuMatmulConfig& config) {
   }
   // Each chunk packs all of x once, so chunks must be wide enough to amortise that: a multiple of
   // the panel for 16-bit weights, at least 64 columns for f32.
-  const int64_t grain = p.weight_dtype == DType::F32 ? 64 : config.panel_rows;
+  const int64_t grain = p.weight_dtype == DType::F32 ? 64 : panel_rows(config, p.K);
   for_column_chunks(p.N, grain,
                     [&](int64_t n0, int64_t n1) { blas_columns(p, config, 1, n0, n1); });
 }

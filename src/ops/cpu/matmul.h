@@ -33,8 +33,10 @@ struct CpuMatmulConfig {
   // true: the pool splits the output columns and each BLAS call uses one thread. false: one BLAS
   // call with the pool's thread count (the library threads itself).
   bool split_columns_across_pool = true;
-  // Weight rows widened to f32 per BLAS call on the many-rows path for 16-bit weights.
-  int64_t panel_rows = 128;
+  // Scratch per thread for 16-bit weights widened to f32 on the many-rows path: each BLAS call
+  // gets as many weight rows as fit (16 to 512). Every call re-packs all of x, so wide panels
+  // amortise that; 8 MiB gives 512 rows at K = 4096 (x packing ~4% of the GEMM).
+  int64_t panel_bytes = int64_t{8} << 20;
 };
 
 CpuMatmulConfig cpu_matmul_config();
