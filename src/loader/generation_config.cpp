@@ -15,8 +15,7 @@ namespace {
 template <typename T, typename Valid>
 std::optional<T> checked(const HfConfig& file, std::string_view key, std::optional<T> value,
                          Valid valid, std::string_view rule, std::string_view example) {
-  if (value && !valid(*value))
-    file.fail(key, fmt::format("is {}; {}", *value, rule), example);
+  if (value && !valid(*value)) file.fail(key, fmt::format("is {}; {}", *value, rule), example);
   return value;
 }
 

@@ -39,8 +39,8 @@ std::string context_around(std::string_view text, size_t offset) {
   const size_t begin = offset > 20 ? offset - 20 : 0;
   const size_t end = std::min(text.size(), offset + 20);
   std::string out(text.substr(begin, end - begin));
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; },
-                  ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
   return out;
 }
 
@@ -58,11 +58,11 @@ std::string parser_reason(const nlohmann::json::parse_error& e) {
 nlohmann::json parse(std::string_view text, std::string_view source) {
   const nlohmann::json::parser_callback_t limit_depth =
       [source](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-        PAGODA_CHECK(depth <= kMaxDepth, InvalidFormat,
-                     fmt::format("{} nests JSON objects/arrays deeper than {} levels", source,
-                                 kMaxDepth),
-                     "a Hugging Face config is a few levels deep; check that the file is the "
-                     "intended one and not corrupted");
+        PAGODA_CHECK(
+            depth <= kMaxDepth, InvalidFormat,
+            fmt::format("{} nests JSON objects/arrays deeper than {} levels", source, kMaxDepth),
+            "a Hugging Face config is a few levels deep; check that the file is the "
+            "intended one and not corrupted");
         return true;
       };
   try {
@@ -80,8 +80,7 @@ nlohmann::json parse(std::string_view text, std::string_view source) {
                 "between members, no trailing commas, no comments)");
   } catch (const nlohmann::json::exception& e) {
     // Numbers out of range (1e999) and similar: nlohmann gives no position.
-    throw Error(ErrorCode::InvalidFormat,
-                fmt::format("{} is not valid JSON: {}", source, e.what()),
+    throw Error(ErrorCode::InvalidFormat, fmt::format("{} is not valid JSON: {}", source, e.what()),
                 "fix the value the message names");
   }
 }
@@ -108,16 +107,25 @@ nlohmann::json read_file(const std::filesystem::path& path) {
 
 std::string_view type_name(const nlohmann::json& value) {
   switch (value.type()) {
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::object: return "object";
-    case nlohmann::json::value_t::array: return "array";
-    case nlohmann::json::value_t::string: return "string";
-    case nlohmann::json::value_t::boolean: return "boolean";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::object:
+      return "object";
+    case nlohmann::json::value_t::array:
+      return "array";
+    case nlohmann::json::value_t::string:
+      return "string";
+    case nlohmann::json::value_t::boolean:
+      return "boolean";
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return "integer";
-    case nlohmann::json::value_t::number_float: return "number";
-    case nlohmann::json::value_t::binary: return "binary";
-    case nlohmann::json::value_t::discarded: return "discarded";
+    case nlohmann::json::value_t::number_unsigned:
+      return "integer";
+    case nlohmann::json::value_t::number_float:
+      return "number";
+    case nlohmann::json::value_t::binary:
+      return "binary";
+    case nlohmann::json::value_t::discarded:
+      return "discarded";
   }
   return "value";
 }
@@ -130,7 +138,8 @@ std::string excerpt(const nlohmann::json& value, size_t max_chars) {
 
 std::string describe(const nlohmann::json& value) {
   if (value.is_null()) return "null";
-  if (value.is_array()) return fmt::format("an array of {} elements: {}", value.size(), excerpt(value));
+  if (value.is_array())
+    return fmt::format("an array of {} elements: {}", value.size(), excerpt(value));
   if (value.is_object()) return fmt::format("an object: {}", excerpt(value));
   return fmt::format("the {} {}", type_name(value), excerpt(value));
 }
@@ -142,8 +151,8 @@ void merge(nlohmann::json& target, const nlohmann::json& patch,
     return;
   }
   for (const auto& [key, value] : patch.items()) {
-    const bool whole = std::find(replace_whole.begin(), replace_whole.end(), key) !=
-                       replace_whole.end();
+    const bool whole =
+        std::find(replace_whole.begin(), replace_whole.end(), key) != replace_whole.end();
     auto it = target.find(key);
     if (!whole && it != target.end() && it->is_object() && value.is_object()) {
       merge(*it, value, replace_whole);

@@ -17,9 +17,10 @@ ModelConfig ModelConfig::from_hf_config(const HfConfig& config, const ModelConfi
   m.model_type = m.hf_config.model_type();
   m.text_model_type = m.hf_text_config.model_type();
   if (m.architectures.empty())
-    log::warn("{} has no 'architectures'; pass hf_overrides='{{\"architectures\": [\"...\"]}}' "
-              "to name the model class",
-              m.hf_config.source());
+    log::warn(
+        "{} has no 'architectures'; pass hf_overrides='{{\"architectures\": [\"...\"]}}' "
+        "to name the model class",
+        m.hf_config.source());
 
   derive_shape(m);
 

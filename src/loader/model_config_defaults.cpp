@@ -69,9 +69,9 @@ const nlohmann::json* text_config_defaults(std::string_view text_model_type) {
 std::string_view implied_text_model_type(std::string_view parent_model_type) {
   // The text config class each composite config instantiates when text_config has no model_type.
   static constexpr std::pair<std::string_view, std::string_view> kImplied[] = {
-      {"llava", "llama"},          {"llava_next", "llama"},   {"llava_next_video", "llama"},
-      {"vipllava", "llama"},       {"llava_onevision", "qwen2"}, {"mistral3", "mistral"},
-      {"gemma3", "gemma3_text"},   {"paligemma", "gemma"},
+      {"llava", "llama"},        {"llava_next", "llama"},      {"llava_next_video", "llama"},
+      {"vipllava", "llama"},     {"llava_onevision", "qwen2"}, {"mistral3", "mistral"},
+      {"gemma3", "gemma3_text"}, {"paligemma", "gemma"},
   };
   for (const auto& [parent, text] : kImplied)
     if (parent == parent_model_type) return text;

@@ -27,10 +27,14 @@ bool float16_unstable(std::string_view model_type) {
 // PyTorch's spelling, which users and config files use.
 std::string torch_name(DType d) {
   switch (d) {
-    case DType::F32: return "float32";
-    case DType::F16: return "float16";
-    case DType::BF16: return "bfloat16";
-    default: return std::string(dtype_name(d));
+    case DType::F32:
+      return "float32";
+    case DType::F16:
+      return "float16";
+    case DType::BF16:
+      return "bfloat16";
+    default:
+      return std::string(dtype_name(d));
   }
 }
 
@@ -89,7 +93,8 @@ DTypeChoice resolve_dtype(const HfConfig& config, const HfConfig& text,
   out.config_dtype = dtype_named_in(config);
   if (!out.config_dtype && config.has_text_config()) out.config_dtype = dtype_named_in(text);
   if (!out.config_dtype) {
-    if (auto vision = config.sub_config("vision_config")) out.config_dtype = dtype_named_in(*vision);
+    if (auto vision = config.sub_config("vision_config"))
+      out.config_dtype = dtype_named_in(*vision);
   }
   const DType checkpoint = out.config_dtype.value_or(options.weights_dtype.value_or(DType::F32));
   const std::string model_type = config.model_type();
@@ -120,10 +125,10 @@ DTypeChoice resolve_dtype(const HfConfig& config, const HfConfig& text,
     PAGODA_CHECK(parsed.has_value(), InvalidConfig,
                  fmt::format("unknown dtype '{}'", options.dtype),
                  "use one of auto, bfloat16, float16, half, float32, float");
-    PAGODA_CHECK(!(*parsed == DType::F16 && float16_unstable(model_type)), InvalidConfig,
-                 fmt::format("model type '{}' does not support float16 (numerical instability)",
-                             model_type),
-                 "use dtype bfloat16 or float32 instead");
+    PAGODA_CHECK(
+        !(*parsed == DType::F16 && float16_unstable(model_type)), InvalidConfig,
+        fmt::format("model type '{}' does not support float16 (numerical instability)", model_type),
+        "use dtype bfloat16 or float32 instead");
     PAGODA_CHECK(contains(options.platform_dtypes, *parsed), Unsupported,
                  fmt::format("dtype {} is not supported by the platform (it computes in {})",
                              torch_name(*parsed), names(options.platform_dtypes)),

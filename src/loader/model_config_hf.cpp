@@ -48,7 +48,8 @@ std::string override_example(std::string_view prefix, std::string_view key,
     prefix.remove_prefix(dot == std::string_view::npos ? prefix.size() : dot + 1);
   }
   std::string out = fmt::format("{{\"{}\": {}}}", key, value);
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) out = fmt::format("{{\"{}\": {}}}", *it, out);
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+    out = fmt::format("{{\"{}\": {}}}", *it, out);
   return out;
 }
 
@@ -67,8 +68,8 @@ std::string_view placeholder(std::string_view expected) {
 }  // namespace
 
 HfConfig::HfConfig()
-    : HfConfig(std::make_shared<const Json>(Json::object()), "<empty config>", "",
-               "hf_overrides") {}
+    : HfConfig(std::make_shared<const Json>(Json::object()), "<empty config>", "", "hf_overrides") {
+}
 
 HfConfig::HfConfig(std::shared_ptr<const Json> object, std::string source, std::string prefix,
                    std::string override_option)
@@ -91,12 +92,12 @@ std::string HfConfig::override_hint(std::string_view verb, std::string_view key,
 
 HfConfig HfConfig::from_json(const Json& object, std::string source, std::string key_prefix,
                              std::string override_option) {
-  PAGODA_CHECK(object.is_object(), InvalidConfig,
-               fmt::format("{} must hold a JSON object at {}, but it holds {}", source,
-                           key_prefix.empty() ? "the top level" : key_prefix,
-                           json_util::describe(object)),
-               "a Hugging Face config.Json is one JSON object of settings; check that this is "
-               "the model's config.json");
+  PAGODA_CHECK(
+      object.is_object(), InvalidConfig,
+      fmt::format("{} must hold a JSON object at {}, but it holds {}", source,
+                  key_prefix.empty() ? "the top level" : key_prefix, json_util::describe(object)),
+      "a Hugging Face config.Json is one JSON object of settings; check that this is "
+      "the model's config.json");
   return HfConfig(std::make_shared<const Json>(object), std::move(source), std::move(key_prefix),
                   std::move(override_option));
 }
@@ -125,18 +126,26 @@ HfConfig HfConfig::from_model_dir(const std::filesystem::path& dir) {
 
 HfConfig HfConfig::with_overrides(std::string_view overrides_json) const {
   if (overrides_json.find_first_not_of(" \t\r\n") == std::string_view::npos) return *this;
-  const Json patch = json_util::parse(overrides_json, "hf_overrides");
-  PAGODA_CHECK(patch.is_object(), InvalidConfig,
-               fmt::format("hf_overrides must be a JSON object, but it is {}",
-                           json_util::describe(patch)),
-               "pass an object of config keys, e.g. '{\"max_position_embeddings\": 8192}'");
+  Json patch;
+  try {
+    patch = json_util::parse(overrides_json, "hf_overrides");
+  } catch (const Error& e) {
+    // A bad engine argument rather than a bad file.
+    throw Error(ErrorCode::InvalidConfig, e.problem(), e.fix());
+  }
+  PAGODA_CHECK(
+      patch.is_object(), InvalidConfig,
+      fmt::format("hf_overrides must be a JSON object, but it is {}", json_util::describe(patch)),
+      "pass an object of config keys, e.g. '{\"max_position_embeddings\": 8192}'");
   Json merged = *object_;
   json_util::merge(merged, patch, {"rope_scaling", "rope_parameters"});
-  return HfConfig(std::make_shared<const Json>(std::move(merged)),
-                  source_ + " (with hf_overrides)", key_prefix_, override_option_);
+  return HfConfig(std::make_shared<const Json>(std::move(merged)), source_ + " (with hf_overrides)",
+                  key_prefix_, override_option_);
 }
 
-bool HfConfig::has_text_config() const { return find("text_config") != nullptr; }
+bool HfConfig::has_text_config() const {
+  return find("text_config") != nullptr;
+}
 
 HfConfig HfConfig::text_config() const {
   const Json* nested = find("text_config");
@@ -161,7 +170,9 @@ std::optional<HfConfig> HfConfig::sub_config(std::string_view key) const {
   return child(*v, fmt::format("{}{}.", key_prefix_, key));
 }
 
-const nlohmann::json& HfConfig::json() const { return *object_; }
+const nlohmann::json& HfConfig::json() const {
+  return *object_;
+}
 
 const Json* HfConfig::find(std::string_view key) const {
   const auto it = object_->find(key);
@@ -169,7 +180,9 @@ const Json* HfConfig::find(std::string_view key) const {
   return &*it;
 }
 
-bool HfConfig::has(std::string_view key) const { return find(key) != nullptr; }
+bool HfConfig::has(std::string_view key) const {
+  return find(key) != nullptr;
+}
 
 std::string HfConfig::location() const {
   if (key_prefix_.empty()) return source_;
@@ -367,7 +380,9 @@ int64_t HfConfig::get_first_int(std::initializer_list<std::string_view> keys) co
                           override_hint("pass", first, "<integer>")));
 }
 
-std::string HfConfig::model_type() const { return get_string_or("model_type", ""); }
+std::string HfConfig::model_type() const {
+  return get_string_or("model_type", "");
+}
 
 std::vector<std::string> HfConfig::architectures() const {
   return find_string_list("architectures").value_or(std::vector<std::string>{});

@@ -24,7 +24,9 @@ constexpr std::string_view kMaxLenKeys[] = {
     "seq_len",
 };
 
-std::string format_factor(double factor) { return fmt::format("{:g}", factor); }
+std::string format_factor(double factor) {
+  return fmt::format("{:g}", factor);
+}
 
 // Applies the RoPE scaling factor the way vLLM does: linear, dynamic and yarn stretch the
 // context (yarn from original_max_position_embeddings); llama3 and longrope configs already state
@@ -44,8 +46,8 @@ void apply_rope_scaling(const RopeSet& rope, double& derived, std::string& origi
     scaling = r->factor;
     scaled_by = r;
     if (r->rope_type == "yarn") {
-      derived = static_cast<double>(r->original_max_position_embeddings.value_or(
-          r->max_position_embeddings));
+      derived = static_cast<double>(
+          r->original_max_position_embeddings.value_or(r->max_position_embeddings));
       origin = fmt::format("original_max_position_embeddings={}", derived);
     }
   }
@@ -117,6 +119,11 @@ MaxModelLen derive_max_model_len(const HfConfig& text, const std::string& text_m
   if (rope.has_rope_block && text_model_type.find("gemma3") == std::string::npos)
     apply_rope_scaling(rope, derived, origin);
 
+  // 2^53: exact in a double, and far beyond any real context.
+  PAGODA_CHECK(derived <= 9007199254740992.0, InvalidConfig,
+               fmt::format("{} gives an implausible maximum length of {:g} positions ({})",
+                           text.source(), derived, origin),
+               "check the RoPE factor and the max_position_embeddings of the config");
   MaxModelLen out;
   out.derived = static_cast<int64_t>(derived);
   out.origin = origin;

@@ -18,9 +18,17 @@ constexpr std::string_view kSupportedRopeTypes =
     "\"su\" for longrope, \"mrope\" for default)";
 
 // transformers' ALLOWED_LAYER_TYPES: keys that mark rope_parameters as one block per layer type.
-constexpr std::array<std::string_view, 11> kLayerTypes = {
-    "full_attention", "sliding_attention", "chunked_attention", "linear_attention", "conv",
-    "mamba", "attention", "sparse", "dense", "hybrid", "moe"};
+constexpr std::array<std::string_view, 11> kLayerTypes = {"full_attention",
+                                                          "sliding_attention",
+                                                          "chunked_attention",
+                                                          "linear_attention",
+                                                          "conv",
+                                                          "mamba",
+                                                          "attention",
+                                                          "sparse",
+                                                          "dense",
+                                                          "hybrid",
+                                                          "moe"};
 
 bool is_layer_type(std::string_view key) {
   return std::find(kLayerTypes.begin(), kLayerTypes.end(), key) != kLayerTypes.end();
@@ -46,8 +54,8 @@ std::string rope_type_of(const HfConfig& block) {
   const auto modern = block.find_string("rope_type");
   const auto legacy = block.find_string("type");
   if (modern && legacy && *modern != *legacy) {
-    const bool same = (*legacy == "su" && *modern == "longrope") ||
-                      (*legacy == "mrope" && *modern == "default");
+    const bool same =
+        (*legacy == "su" && *modern == "longrope") || (*legacy == "mrope" && *modern == "default");
     if (!same) {
       throw Error(ErrorCode::InvalidConfig,
                   fmt::format("{} is \"{}\" but {} is \"{}\"; the legacy and the modern key name "
@@ -58,7 +66,8 @@ std::string rope_type_of(const HfConfig& block) {
     }
   }
   if (!modern && !legacy) {
-    block.fail("rope_type", "is missing: the RoPE block must name its scheme (or the legacy 'type')",
+    block.fail("rope_type",
+               "is missing: the RoPE block must name its scheme (or the legacy 'type')",
                "\"default\"");
   }
   std::string type = modern ? *modern : *legacy;
@@ -70,8 +79,8 @@ std::string rope_type_of(const HfConfig& block) {
                  "[<integer>, ...]");
     return "default";  // multimodal RoPE: default frequencies, sections read by the model
   }
-  static constexpr std::array<std::string_view, 6> kSupported = {
-      "default", "linear", "dynamic", "llama3", "yarn", "longrope"};
+  static constexpr std::array<std::string_view, 6> kSupported = {"default", "linear", "dynamic",
+                                                                 "llama3",  "yarn",   "longrope"};
   if (std::find(kSupported.begin(), kSupported.end(), type) == kSupported.end()) {
     throw Error(ErrorCode::InvalidConfig,
                 fmt::format("{} is \"{}\", a RoPE scheme Pagoda does not support (supported: {})",
@@ -85,7 +94,8 @@ std::string rope_type_of(const HfConfig& block) {
 double required_factor(const HfConfig& block, std::string_view type) {
   const double factor = block.get_double("factor");
   if (factor < 1.0)
-    block.fail("factor", fmt::format("is {}, but {} RoPE scaling needs a factor >= 1", factor, type),
+    block.fail("factor",
+               fmt::format("is {}, but {} RoPE scaling needs a factor >= 1", factor, type),
                "a number >= 1 such as 8.0");
   return factor;
 }
@@ -117,8 +127,8 @@ int64_t rotary_dim_of(const HfConfig& text, const HfConfig* block, int64_t head_
   int64_t dim = head_size;
   if (fraction) {
     if (!(*fraction > 0.0 && *fraction <= 1.0))
-      owner->fail(key, fmt::format("is {}; the rotated fraction of a head must be in (0, 1]",
-                                   *fraction),
+      owner->fail(key,
+                  fmt::format("is {}; the rotated fraction of a head must be in (0, 1]", *fraction),
                   "a number such as 0.5");
     dim = static_cast<int64_t>(static_cast<double>(head_size) * *fraction);  // int() as vLLM
   } else if (auto absolute = text.find_int("rotary_dim")) {

@@ -34,9 +34,10 @@ std::filesystem::path fixture(std::string_view name) {
 struct TempDir {
   std::filesystem::path path;
   TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("pagoda_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    path =
+        std::filesystem::temp_directory_path() /
+        ("pagoda_config_test_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+         "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }
@@ -105,9 +106,11 @@ TEST(HfConfig, MissingRequiredKeyNamesFileKeyAndFix) {
                {"/m/config.json has no 'hidden_size'", "an integer is required",
                 "add \"hidden_size\": <integer> to /m/config.json",
                 "hf_overrides='{\"hidden_size\": <integer>}'"});
-  expect_error([&] { c.get_first_int({"num_hidden_layers", "n_layer", "num_layers"}); },
-               ErrorCode::InvalidConfig,
-               {"has no 'num_hidden_layers'", "'n_layer'", "'num_layers'"});
+  expect_error(
+      [&] {
+        c.get_first_int({"num_hidden_layers", "n_layer", "num_layers"});
+      },
+      ErrorCode::InvalidConfig, {"has no 'num_hidden_layers'", "'n_layer'", "'num_layers'"});
 }
 
 TEST(HfConfig, WrongTypeNamesExpectedTypeAndValueFound) {
@@ -159,8 +162,9 @@ TEST(HfConfig, TextConfigGetsTheTextClassDefaultsHuggingFaceOmits) {
   EXPECT_EQ(text.get_int("max_position_embeddings"), 4096);
 
   // Without a model_type, the composite's own text class is implied.
-  const HfConfig implied = HfConfig::from_string(
-      R"({"model_type": "llava", "text_config": {"vocab_size": 100}})").text_config();
+  const HfConfig implied =
+      HfConfig::from_string(R"({"model_type": "llava", "text_config": {"vocab_size": 100}})")
+          .text_config();
   EXPECT_EQ(implied.model_type(), "llama");
   EXPECT_EQ(implied.get_int("num_hidden_layers"), 32);
 }
@@ -171,9 +175,9 @@ TEST(HfConfig, NestedKeyErrorsNameTheFullPathAndANestedOverride) {
   expect_error([&] { c.text_config().get_int("hidden_size"); }, ErrorCode::InvalidConfig,
                {"'text_config.hidden_size' in /m/config.json must be an integer",
                 "hf_overrides='{\"text_config\": {\"hidden_size\": <integer>}}'"});
-  expect_error([&] { c.text_config().get_int("num_attention_heads"); }, ErrorCode::InvalidConfig,
-               {"has no 'text_config.num_attention_heads'",
-                "the 'text_config' object in /m/config.json"});
+  expect_error(
+      [&] { c.text_config().get_int("num_attention_heads"); }, ErrorCode::InvalidConfig,
+      {"has no 'text_config.num_attention_heads'", "the 'text_config' object in /m/config.json"});
   expect_error([] { HfConfig::from_string(R"({"text_config": 3})").text_config(); },
                ErrorCode::InvalidConfig, {"'text_config'", "must be an object"});
 }
@@ -189,8 +193,9 @@ TEST(HfConfig, OverridesMergeObjectsAndReplaceRopeBlocks) {
   EXPECT_FALSE(c.has("eos_token_id"));
   EXPECT_EQ(base.text_config().get_int("num_hidden_layers"), 34);  // the original is unchanged
 
-  const HfConfig llama = HfConfig::from_file(fixture("llama3_1_8b_instruct.json"))
-                             .with_overrides(R"({"rope_scaling": {"type": "linear", "factor": 2}})");
+  const HfConfig llama =
+      HfConfig::from_file(fixture("llama3_1_8b_instruct.json"))
+          .with_overrides(R"({"rope_scaling": {"type": "linear", "factor": 2}})");
   const auto rope = llama.sub_config("rope_scaling");
   ASSERT_TRUE(rope.has_value());
   EXPECT_FALSE(rope->has("rope_type"));  // replaced whole, no llama3 leftovers
@@ -201,9 +206,9 @@ TEST(HfConfig, OverridesMergeObjectsAndReplaceRopeBlocks) {
 TEST(HfConfig, BadOverridesNameThePosition) {
   const HfConfig c = HfConfig::from_string(R"({"hidden_size": 8})");
   expect_error([&] { c.with_overrides(R"({"max_position_embeddings": 8192,})"); },
-               ErrorCode::InvalidFormat,
+               ErrorCode::InvalidConfig,
                {"hf_overrides is not valid JSON", "at character 33", "line 1, column 34"});
-  expect_error([&] { c.with_overrides(R"({"a": tru})"); }, ErrorCode::InvalidFormat,
+  expect_error([&] { c.with_overrides(R"({"a": tru})"); }, ErrorCode::InvalidConfig,
                {"hf_overrides", "character 9"});
   expect_error([&] { c.with_overrides("[1, 2]"); }, ErrorCode::InvalidConfig,
                {"hf_overrides must be a JSON object", "an array of 2 elements"});

@@ -232,9 +232,9 @@ TEST(ModelConfig, FalconKvHeadRules) {
 
 TEST(ModelConfig, ChatGlmNames) {
   const ModelConfig m = load("chatglm3_6b.json");
-  EXPECT_EQ(m.num_kv_heads, 2);  // multi_query_group_num
-  EXPECT_EQ(m.num_hidden_layers, 28);  // num_layers
-  EXPECT_EQ(m.vocab_size, 65024);      // padded_vocab_size
+  EXPECT_EQ(m.num_kv_heads, 2);           // multi_query_group_num
+  EXPECT_EQ(m.num_hidden_layers, 28);     // num_layers
+  EXPECT_EQ(m.vocab_size, 65024);         // padded_vocab_size
   EXPECT_EQ(m.intermediate_size, 13696);  // ffn_hidden_size
   EXPECT_DOUBLE_EQ(*m.norm_eps, 1e-5);    // layernorm_epsilon
   EXPECT_EQ(m.max_model_len, 8192);       // seq_length
@@ -250,15 +250,15 @@ TEST(ModelConfig, PartialRotaryVariants) {
 
   const ModelConfig pythia = load("pythia_160m.json");
   EXPECT_EQ(pythia.head_size, 64);
-  EXPECT_EQ(pythia.rope.rotary_dim, 16);  // rotary_pct 0.25
+  EXPECT_EQ(pythia.rope.rotary_dim, 16);         // rotary_pct 0.25
   EXPECT_DOUBLE_EQ(pythia.rope.theta, 10000.0);  // rotary_emb_base
 
   const ModelConfig gptj = load("gptj_6b.json");
-  EXPECT_EQ(gptj.hidden_size, 4096);      // n_embd
+  EXPECT_EQ(gptj.hidden_size, 4096);        // n_embd
   EXPECT_EQ(gptj.num_attention_heads, 16);  // n_head
   EXPECT_EQ(gptj.head_size, 256);
-  EXPECT_EQ(gptj.rope.rotary_dim, 64);    // rotary_dim
-  EXPECT_EQ(gptj.max_model_len, 2048);    // n_positions
+  EXPECT_EQ(gptj.rope.rotary_dim, 64);               // rotary_dim
+  EXPECT_EQ(gptj.max_model_len, 2048);               // n_positions
   EXPECT_FALSE(gptj.intermediate_size.has_value());  // n_inner: null
 }
 
@@ -295,7 +295,7 @@ TEST(ModelConfig, OverridesApplyBeforeDerivation) {
 
   ModelConfigOptions bad;
   bad.hf_overrides = R"({"text_config": {"num_hidden_layers": 2})";
-  expect_error([&] { load("gemma3_4b_it.json", bad); }, ErrorCode::InvalidFormat,
+  expect_error([&] { load("gemma3_4b_it.json", bad); }, ErrorCode::InvalidConfig,
                {"hf_overrides is not valid JSON", "at character 40"});
 }
 
@@ -349,8 +349,8 @@ TEST(ModelConfig, DtypeRequests) {
   gpu_without_bf16.platform_dtypes = {DType::F16, DType::F32};
   EXPECT_EQ(load("llama3_1_8b_instruct.json", gpu_without_bf16).dtype, DType::F16);
   gpu_without_bf16.dtype = "bfloat16";
-  expect_error([&] { load("llama3_1_8b_instruct.json", gpu_without_bf16); },
-               ErrorCode::Unsupported, {"dtype bfloat16 is not supported by the platform"});
+  expect_error([&] { load("llama3_1_8b_instruct.json", gpu_without_bf16); }, ErrorCode::Unsupported,
+               {"dtype bfloat16 is not supported by the platform"});
   // No dtype in the config: the checkpoint's, else float32 -> the preferred type.
   const char* bare = R"({"hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 1,
                          "vocab_size": 10})";
@@ -392,7 +392,7 @@ TEST(ModelConfig, BadShapesAreNamed) {
         ModelConfig::from_json_string(R"({"hidden_size": 64, "num_attention_heads": 6,
                                           "num_hidden_layers": 1, "vocab_size": 10})");
       },
-      ErrorCode::InvalidConfig, {"hidden size 64 is not divisible by 6 attention heads"});
+      ErrorCode::InvalidConfig, {"hidden size 64 does not divide into 6 attention heads"});
   expect_error(
       [] {
         ModelConfig::from_json_string(R"({"hidden_size": 64, "num_attention_heads": 4,
@@ -407,4 +407,8 @@ TEST(ModelConfig, BadShapesAreNamed) {
                                           "sliding_window": 0})");
       },
       ErrorCode::InvalidConfig, {"'sliding_window'", "null for full attention"});
+  ModelConfigOptions huge_factor;
+  huge_factor.hf_overrides = R"({"rope_scaling": {"rope_type": "linear", "factor": 1e300}})";
+  expect_error([&] { load("qwen3_8b.json", huge_factor); }, ErrorCode::InvalidConfig,
+               {"implausible maximum length", "linear rope factor 1e+300"});
 }

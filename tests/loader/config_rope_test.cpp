@@ -55,9 +55,9 @@ TEST(Rope, NoRopeKeysGiveDefaultRope) {
 
 TEST(Rope, LegacyTypeKeyAndSpellingsAreNormalised) {
   EXPECT_EQ(with(R"({"rope_scaling": {"type": "linear", "factor": 2}})").rope.rope_type, "linear");
-  EXPECT_EQ(with(R"({"rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}})")
-                .rope.rope_type,
-            "default");
+  EXPECT_EQ(
+      with(R"({"rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}})").rope.rope_type,
+      "default");
   EXPECT_EQ(with(R"({"rope_scaling": {"type": "mrope", "rope_type": "default",
                                       "mrope_section": [16, 24, 24]}})")
                 .rope.rope_type,
@@ -66,10 +66,13 @@ TEST(Rope, LegacyTypeKeyAndSpellingsAreNormalised) {
       {"type": "su", "rope_type": "longrope", "short_factor": )" +
                          factors(32) + R"(, "long_factor": )" + factors(32) + "}}";
   EXPECT_EQ(with(su).rope.rope_type, "longrope");
-  expect_error([] { with(R"({"rope_scaling": {"type": "yarn", "rope_type": "linear",
-                                              "factor": 2}})"); },
-               ErrorCode::InvalidConfig,
-               {"'rope_scaling.type' in /m/config.json is \"yarn\"", "\"linear\""});
+  expect_error(
+      [] {
+        with(R"({"rope_scaling": {"type": "yarn", "rope_type": "linear",
+                                              "factor": 2}})");
+      },
+      ErrorCode::InvalidConfig,
+      {"'rope_scaling.type' in /m/config.json is \"yarn\"", "\"linear\""});
   expect_error([] { with(R"({"rope_scaling": {"type": "mrope"}})"); }, ErrorCode::InvalidConfig,
                {"'rope_scaling.mrope_section'", "requires it"});
 }
