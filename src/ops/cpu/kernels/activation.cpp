@@ -18,10 +18,9 @@ struct Silu {
   static float one(float x) { return x * ssigmoid(x); }
 };
 struct GeluErf {
-  static vf vec(vf x) {
-    return vmul(vmul(vset(0.5f), x), vadd(vset(1.0f), verf(vmul(x, vset(kInvSqrt2)))));
-  }
-  static float one(float x) { return 0.5f * x * (1.0f + serf(x * kInvSqrt2)); }
+  // 1 + erf through erfc, which stays accurate where the result is tiny (x << 0).
+  static vf vec(vf x) { return vmul(vmul(vset(0.5f), x), vone_plus_erf(vmul(x, vset(kInvSqrt2)))); }
+  static float one(float x) { return 0.5f * x * sone_plus_erf(x * kInvSqrt2); }
 };
 struct GeluTanh {
   static vf vec(vf x) {
