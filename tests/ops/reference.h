@@ -100,12 +100,15 @@ inline std::vector<int64_t> element_offsets(const Tensor& t) {
   std::vector<int64_t> offsets;
   offsets.reserve(static_cast<size_t>(t.numel()));
   if (t.numel() == 0) return offsets;
-  std::vector<int64_t> index(static_cast<size_t>(t.dim()), 0);
-  for (int64_t n = 0; n < t.numel(); ++n) {
+  if (t.dim() == 0) return {0};
+  // Walk the leading dimensions like an odometer; the last one is a plain strided run.
+  const int last = t.dim() - 1;
+  std::vector<int64_t> index(static_cast<size_t>(last), 0);
+  for (int64_t row = 0; row < t.numel() / t.size(last); ++row) {
     int64_t off = 0;
-    for (int d = 0; d < t.dim(); ++d) off += index[static_cast<size_t>(d)] * t.stride(d);
-    offsets.push_back(off);
-    for (int d = t.dim() - 1; d >= 0; --d) {
+    for (int d = 0; d < last; ++d) off += index[static_cast<size_t>(d)] * t.stride(d);
+    for (int64_t i = 0; i < t.size(last); ++i) offsets.push_back(off + i * t.stride(last));
+    for (int d = last - 1; d >= 0; --d) {
       if (++index[static_cast<size_t>(d)] < t.size(d)) break;
       index[static_cast<size_t>(d)] = 0;
     }
@@ -201,6 +204,20 @@ inline double unit_roundoff(DType dtype) {
   }
 }
 
+// The spacing of the dtype's subnormals, 2^(emin - p + 1): below the smallest normal, rounding
+// errs by up to half of it in absolute terms, whatever u says. Matters for f16 (2^-24 = 6e-8).
+inline double subnormal_spacing(DType dtype) {
+  switch (dtype) {
+    case DType::F64: return std::ldexp(1.0, -1074);
+    case DType::F32: return std::ldexp(1.0, -149);
+    case DType::F16: return std::ldexp(1.0, -24);
+    case DType::BF16: return std::ldexp(1.0, -133);
+    case DType::FP8_E4M3: return std::ldexp(1.0, -9);
+    case DType::FP8_E5M2: return std::ldexp(1.0, -16);
+    default: return 0.0;
+  }
+}
+
 // Relative error allowed for the f32 arithmetic inside an op (about 170 f32 ulps). It covers sums
 // of up to a few thousand terms accumulated in f32 vector lanes, the 1-3 ulp error of the
 // vectorised exp/tanh/erf, and the reassociation a vectorised loop does. A wrong formula, index,
@@ -222,13 +239,13 @@ struct Tolerance {
 //     an intermediate in the activation dtype as Hugging Face does (rms_norm rounds x * rsqrt
 //     before the weight multiply; fused_add_rms_norm stores the rounded residual) take 2.
 // So rel = 1e-5 + roundings * u(out): with 2 roundings f32 ~1.0e-5, f16 ~1.0e-3, bf16 ~7.8e-3.
-// abs = rel * scale, where `scale` is the magnitude of the values the output is computed from (1
-// for unit-range inputs). It covers cancellation (x - mean, x*cos - y*sin, gelu of a negative
-// number), where f32 arithmetic only promises an error relative to those values, not to the
-// (small) result.
+// abs = rel * scale + roundings * subnormal_spacing(out) / 2, where `scale` is the magnitude of the
+// values the output is computed from (1 for unit-range inputs). It covers cancellation (x - mean,
+// x*cos - y*sin, gelu of a negative number), where f32 arithmetic only promises an error relative
+// to those values, not to the (small) result; and results in the subnormal range.
 inline Tolerance tolerance(DType out, double scale = 1.0, int roundings = 2) {
   const double rel = kF32ComputeRel + roundings * unit_roundoff(out);
-  return {rel, rel * scale};
+  return {rel, rel * scale + roundings * subnormal_spacing(out) / 2};
 }
 
 // Compares element by element; on failure reports the worst elements with their indices.

@@ -35,6 +35,7 @@ TEST(Reference, ToF64FollowsStrides) {
 
 TEST(Reference, AllCloseRejectsAnErrorJustOverTheBound) {
   const Tolerance tol = tolerance(DType::BF16);
+  EXPECT_NEAR(tol.rel, 1e-5 + 2.0 / 256, 1e-12);
   const std::vector<double> want = {1.0, -2.0, 0.0};
   std::vector<double> got = {1.0 + 0.99 * (tol.rel + tol.abs), -2.0, tol.abs * 0.99};
   EXPECT_TRUE(all_close(got, want, tol));
