@@ -41,11 +41,16 @@ Activation parse_activation(std::string_view hidden_act) {
 
 std::string_view activation_name(Activation act) {
   switch (act) {
-    case Activation::Silu: return "silu";
-    case Activation::Gelu: return "gelu";
-    case Activation::GeluTanh: return "gelu_tanh";
-    case Activation::Relu: return "relu";
-    case Activation::QuickGelu: return "quick_gelu";
+    case Activation::Silu:
+      return "silu";
+    case Activation::Gelu:
+      return "gelu";
+    case Activation::GeluTanh:
+      return "gelu_tanh";
+    case Activation::Relu:
+      return "relu";
+    case Activation::QuickGelu:
+      return "quick_gelu";
   }
   return "unknown";
 }

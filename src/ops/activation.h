@@ -32,9 +32,13 @@ void activation(Activation act, const Tensor& x, Tensor& out);
 // out has x's dtype; rows of both may be strided.
 void act_and_mul(Activation act, const Tensor& x, Tensor& out);
 
-inline void silu_and_mul(const Tensor& x, Tensor& out) { act_and_mul(Activation::Silu, x, out); }
+inline void silu_and_mul(const Tensor& x, Tensor& out) {
+  act_and_mul(Activation::Silu, x, out);
+}
 // GELU with the exact erf.
-inline void gelu_and_mul(const Tensor& x, Tensor& out) { act_and_mul(Activation::Gelu, x, out); }
+inline void gelu_and_mul(const Tensor& x, Tensor& out) {
+  act_and_mul(Activation::Gelu, x, out);
+}
 inline void gelu_tanh_and_mul(const Tensor& x, Tensor& out) {
   act_and_mul(Activation::GeluTanh, x, out);
 }

@@ -9,8 +9,8 @@ namespace pagoda::ops {
 
 void cast(const Tensor& src, Tensor& out) {
   constexpr std::string_view op = "cast";
-  const std::initializer_list<DType> kFloat = {DType::F64, DType::F32, DType::BF16, DType::F16, DType::FP8_E4M3,
-                           DType::FP8_E5M2};
+  const std::initializer_list<DType> kFloat = {DType::F64, DType::F32,      DType::BF16,
+                                               DType::F16, DType::FP8_E4M3, DType::FP8_E5M2};
   detail::check_defined(op, "src", src);
   detail::check_defined(op, "out", out);
   detail::check_dtype(op, "src", src, kFloat);

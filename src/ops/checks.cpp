@@ -44,8 +44,8 @@ void check_rank(std::string_view op, std::string_view name, const Tensor& t, int
                fmt::format("reshape '{}' to {} dimensions", name, rank));
 }
 
-void check_shape(std::string_view op, std::string_view name, const Tensor& t,
-                 const Shape& expected, std::string_view why) {
+void check_shape(std::string_view op, std::string_view name, const Tensor& t, const Shape& expected,
+                 std::string_view why) {
   PAGODA_CHECK(t.shape() == expected, InvalidArgument,
                fmt::format("{}: argument '{}' has shape {}; expected {} ({})", op, name,
                            t.shape().to_string(), expected.to_string(), why),
@@ -61,15 +61,14 @@ void check_same_dtype(std::string_view op, std::string_view name, const Tensor& 
 }
 
 void check_rows(std::string_view op, std::string_view name, const Tensor& t) {
-  PAGODA_CHECK(t.dim() >= 1, InvalidArgument,
-               fmt::format("{}: argument '{}' is a scalar (rank 0); expected rows [..., n]", op,
-                           name),
-               fmt::format("give '{}' at least one dimension", name));
+  PAGODA_CHECK(
+      t.dim() >= 1, InvalidArgument,
+      fmt::format("{}: argument '{}' is a scalar (rank 0); expected rows [..., n]", op, name),
+      fmt::format("give '{}' at least one dimension", name));
   PAGODA_CHECK(t.stride(-1) == 1 || t.size(-1) <= 1, InvalidArgument,
                fmt::format("{}: argument '{}' (shape {}, strides {}) has a last-dimension stride "
                            "of {}; the op needs each row contiguous (stride 1)",
-                           op, name, t.shape().to_string(), t.strides().to_string(),
-                           t.stride(-1)),
+                           op, name, t.shape().to_string(), t.strides().to_string(), t.stride(-1)),
                fmt::format("pass '{}'.contiguous(); rows may be spaced apart, but each row's "
                            "elements must be adjacent",
                            name));

@@ -30,8 +30,8 @@ void check_dtype(std::string_view op, std::string_view name, const Tensor& t,
 // f32, bf16 or f16: the dtypes activations may have.
 void check_activation_dtype(std::string_view op, std::string_view name, const Tensor& t);
 void check_rank(std::string_view op, std::string_view name, const Tensor& t, int rank);
-void check_shape(std::string_view op, std::string_view name, const Tensor& t,
-                 const Shape& expected, std::string_view why);
+void check_shape(std::string_view op, std::string_view name, const Tensor& t, const Shape& expected,
+                 std::string_view why);
 void check_same_dtype(std::string_view op, std::string_view name, const Tensor& t,
                       std::string_view other_name, const Tensor& other);
 // The tensor is a set of rows: rank >= 1 and the last dimension contiguous (stride 1), so every

@@ -20,8 +20,7 @@ void embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
                       "one row of the table's width per id");
   detail::check_rows(op, "out", out);
   detail::check_writable(op, "out", out);
-  const Device device =
-      detail::common_device(op, {{"ids", ids}, {"table", table}, {"out", out}});
+  const Device device = detail::common_device(op, {{"ids", ids}, {"table", table}, {"out", out}});
   if (device.is_cpu()) return cpu::embedding(ids, table, out);
   detail::unsupported_device(op, device);
 }

@@ -34,8 +34,8 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
   detail::check_same_dtype(op, "out", out, "x", x);
   detail::check_rows(op, "out", out);
   detail::check_writable(op, "out", out);
-  const Device device = detail::common_device(
-      op, {{"x", x}, {"weight", weight}, {"bias", bias}, {"out", out}});
+  const Device device =
+      detail::common_device(op, {{"x", x}, {"weight", weight}, {"bias", bias}, {"out", out}});
   if (device.is_cpu()) return cpu::layer_norm(x, weight, bias, static_cast<float>(eps), out);
   detail::unsupported_device(op, device);
 }

@@ -20,15 +20,14 @@ void check_eps(std::string_view op, double eps) {
 void check_weight(std::string_view op, const Tensor& weight, const Tensor& x) {
   if (!weight.defined()) return;
   detail::check_activation_dtype(op, "weight", weight);
-  detail::check_shape(op, "weight", weight, {x.size(-1)},
-                      fmt::format("one value per column of x, whose shape is {}",
-                                  x.shape().to_string()));
+  detail::check_shape(
+      op, "weight", weight, {x.size(-1)},
+      fmt::format("one value per column of x, whose shape is {}", x.shape().to_string()));
 }
 
 }  // namespace
 
-void rms_norm(const Tensor& x, const Tensor& weight, double eps, Tensor& out,
-              RmsNormWeight form) {
+void rms_norm(const Tensor& x, const Tensor& weight, double eps, Tensor& out, RmsNormWeight form) {
   constexpr std::string_view op = "rms_norm";
   detail::check_defined(op, "x", x);
   detail::check_defined(op, "out", out);

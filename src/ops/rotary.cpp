@@ -29,8 +29,8 @@ void check_heads(std::string_view name, const Tensor& t, const Tensor& positions
 
 }  // namespace
 
-void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key,
-                  const Tensor& cos_sin_cache, int64_t head_size, bool is_neox) {
+void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
+                  int64_t head_size, bool is_neox) {
   detail::check_defined(kOp, "positions", positions);
   detail::check_defined(kOp, "query", query);
   detail::check_defined(kOp, "cos_sin_cache", cos_sin_cache);
@@ -55,7 +55,8 @@ void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key,
                            kOp, cos_sin_cache.shape().to_string(), rotary_dim, head_size),
                "build the cache with build_rotary_cache() from this attention layer's RopeConfig");
   const Device device = detail::common_device(
-      kOp, {{"positions", positions}, {"query", query}, {"key", key}, {"cos_sin_cache", cos_sin_cache}});
+      kOp,
+      {{"positions", positions}, {"query", query}, {"key", key}, {"cos_sin_cache", cos_sin_cache}});
   if (device.is_cpu())
     return cpu::apply_rotary(positions, query, key, cos_sin_cache, head_size, is_neox);
   detail::unsupported_device(kOp, device);

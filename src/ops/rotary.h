@@ -21,7 +21,7 @@ namespace pagoda::ops {
 //   is_neox:       true: pairs (x[i], x[i + rotary_dim/2]) (GPT-NeoX, Llama); false: pairs
 //                  (x[2i], x[2i+1]) (GPT-J, GLM).
 // A position outside the cache throws Error(InvalidArgument) before anything is written.
-void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key,
-                  const Tensor& cos_sin_cache, int64_t head_size, bool is_neox);
+void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
+                  int64_t head_size, bool is_neox);
 
 }  // namespace pagoda::ops

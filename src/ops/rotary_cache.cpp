@@ -61,10 +61,10 @@ void llama3_scale(const RopeConfig& c, std::vector<double>& f) {
       v /= c.factor;
       continue;
     }
-    const double smooth = c.low_freq_factor == c.high_freq_factor
-                              ? 0.0
-                              : (old_len / wavelen - c.low_freq_factor) /
-                                    (c.high_freq_factor - c.low_freq_factor);
+    const double smooth =
+        c.low_freq_factor == c.high_freq_factor
+            ? 0.0
+            : (old_len / wavelen - c.low_freq_factor) / (c.high_freq_factor - c.low_freq_factor);
     v = (1 - smooth) * v / c.factor + smooth * v;
   }
 }
@@ -98,19 +98,20 @@ void yarn_scale(const RopeConfig& c, int d, std::vector<double>& f) {
 }
 
 double yarn_attention_scale(const RopeConfig& c) {
-  const double m = (c.mscale && c.mscale_all_dim && *c.mscale != 0 && *c.mscale_all_dim != 0)
-                       ? yarn_get_mscale(c.factor, *c.mscale) /
-                             yarn_get_mscale(c.factor, *c.mscale_all_dim)
-                       : yarn_get_mscale(c.factor, 1.0);
+  const double m =
+      (c.mscale && c.mscale_all_dim && *c.mscale != 0 && *c.mscale_all_dim != 0)
+          ? yarn_get_mscale(c.factor, *c.mscale) / yarn_get_mscale(c.factor, *c.mscale_all_dim)
+          : yarn_get_mscale(c.factor, 1.0);
   return m * c.attn_factor;
 }
 
-std::vector<double> longrope_inv_freq(const RopeConfig& c, int d, const std::vector<double>& factors,
-                                      std::string_view name) {
+std::vector<double> longrope_inv_freq(const RopeConfig& c, int d,
+                                      const std::vector<double>& factors, std::string_view name) {
   if (factors.size() != static_cast<size_t>(d / 2))
-    bad_config(c, fmt::format("{} has {} values; expected rotary_dim / 2 = {}", name,
-                              factors.size(), d / 2),
-               fmt::format("give one {} entry per rotated frequency", name));
+    bad_config(
+        c,
+        fmt::format("{} has {} values; expected rotary_dim / 2 = {}", name, factors.size(), d / 2),
+        fmt::format("give one {} entry per rotated frequency", name));
   std::vector<double> f = base_inv_freq(c.theta, d);
   for (size_t i = 0; i < f.size(); ++i) {
     if (!(factors[i] > 0))

@@ -19,12 +19,16 @@ constexpr Activation kAll[] = {Activation::Silu, Activation::Gelu, Activation::G
 // The textbook definitions, in double.
 double act_ref(Activation act, double x) {
   switch (act) {
-    case Activation::Silu: return x / (1.0 + std::exp(-x));
-    case Activation::Gelu: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+    case Activation::Silu:
+      return x / (1.0 + std::exp(-x));
+    case Activation::Gelu:
+      return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
     case Activation::GeluTanh:
       return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
-    case Activation::Relu: return x > 0 ? x : 0.0;
-    case Activation::QuickGelu: return x / (1.0 + std::exp(-1.702 * x));
+    case Activation::Relu:
+      return x > 0 ? x : 0.0;
+    case Activation::QuickGelu:
+      return x / (1.0 + std::exp(-1.702 * x));
   }
   return NAN;
 }

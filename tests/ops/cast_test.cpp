@@ -13,21 +13,24 @@ using namespace pagoda::test;
 
 namespace {
 
-constexpr DType kFloatTypes[] = {DType::F64,      DType::F32,     DType::BF16,
-                                 DType::F16,      DType::FP8_E4M3, DType::FP8_E5M2};
+constexpr DType kFloatTypes[] = {DType::F64, DType::F32,      DType::BF16,
+                                 DType::F16, DType::FP8_E4M3, DType::FP8_E5M2};
 
 // Exact comparison, NaN equal to NaN.
-::testing::AssertionResult same_values(const std::vector<double>& got, const std::vector<double>& want) {
+::testing::AssertionResult same_values(const std::vector<double>& got,
+                                       const std::vector<double>& want) {
   for (size_t i = 0; i < got.size(); ++i)
     if (!(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))))
-      return ::testing::AssertionFailure() << "index " << i << ": got " << got[i] << ", want " << want[i];
+      return ::testing::AssertionFailure()
+             << "index " << i << ": got " << got[i] << ", want " << want[i];
   return ::testing::AssertionSuccess();
 }
 
 class Cast : public ::testing::TestWithParam<cpu::CpuIsa> {
  protected:
   void SetUp() override {
-    if (GetParam() > cpu::detected_cpu_isa()) GTEST_SKIP() << "processor lacks " << cpu::cpu_isa_name(GetParam());
+    if (GetParam() > cpu::detected_cpu_isa())
+      GTEST_SKIP() << "processor lacks " << cpu::cpu_isa_name(GetParam());
     cpu::set_cpu_isa(GetParam());
   }
   void TearDown() override { cpu::set_cpu_isa(cpu::detected_cpu_isa()); }
@@ -63,7 +66,8 @@ TEST_P(Cast, ManyRowsSplitOverThreads) {
     ops::cast(src, out);
     Tensor want = Tensor::empty({40, 4097}, to);
     from_f64(want, to_f64(src));
-    EXPECT_TRUE(same_values(to_f64(out), to_f64(want))) << dtype_name(from) << " -> " << dtype_name(to);
+    EXPECT_TRUE(same_values(to_f64(out), to_f64(want)))
+        << dtype_name(from) << " -> " << dtype_name(to);
   }
 }
 
@@ -74,7 +78,7 @@ TEST_P(Cast, SpecialValuesAndStridedRows) {
   p[0] = NAN;
   p[1] = INFINITY;
   p[2] = -0.0f;
-  p[3] = 1e-30f;  // underflows in the 16-bit formats
+  p[3] = 1e-30f;    // underflows in the 16-bit formats
   p[4] = 70000.0f;  // overflows f16 to inf
   RowStrided out = row_strided(5, 21, 1, 25, DType::F16, rng);
   const auto before = to_f64(out.base);

@@ -12,8 +12,9 @@ using namespace pagoda::test;
 
 namespace {
 
-std::vector<double> layer_norm_ref(const std::vector<double>& x, int64_t h, const std::vector<double>& w,
-                                   const std::vector<double>& b, double eps) {
+std::vector<double> layer_norm_ref(const std::vector<double>& x, int64_t h,
+                                   const std::vector<double>& w, const std::vector<double>& b,
+                                   double eps) {
   std::vector<double> y(x.size());
   for (size_t r = 0; r < x.size() / static_cast<size_t>(h); ++r) {
     const double* xr = &x[r * static_cast<size_t>(h)];
@@ -60,8 +61,9 @@ TEST_P(LayerNorm, OptionalWeightAndBiasInPlaceOnStridedRows) {
     const auto before = to_f64(x.base);
     Tensor wt = variant == 1 ? Tensor() : w;
     Tensor bt = variant >= 1 ? Tensor() : random_tensor({h}, dtype(), rng);
-    const auto want = layer_norm_ref(to_f64(x.view), h, wt.defined() ? to_f64(wt) : std::vector<double>{},
-                                     bt.defined() ? to_f64(bt) : std::vector<double>{}, 1e-6);
+    const auto want =
+        layer_norm_ref(to_f64(x.view), h, wt.defined() ? to_f64(wt) : std::vector<double>{},
+                       bt.defined() ? to_f64(bt) : std::vector<double>{}, 1e-6);
     ops::layer_norm(x.view, wt, bt, 1e-6, x.view);
     EXPECT_TRUE(all_close(x.view, want, tolerance(dtype(), 4.0, 1))) << "variant " << variant;
     EXPECT_TRUE(gaps_unchanged(before, x));
@@ -74,8 +76,9 @@ TEST(LayerNormErrors, BiasShapeAndEps) {
   Tensor x = Tensor::zeros({2, 6}, DType::F16);
   Tensor out = Tensor::zeros({2, 6}, DType::F16);
   Tensor w = Tensor::zeros({6}, DType::F16);
-  EXPECT_TRUE(throws_error([&] { ops::layer_norm(x, w, Tensor::zeros({5}, DType::F16), 1e-5, out); },
-                           ErrorCode::InvalidArgument, {"layer_norm", "'bias'", "[5]", "expected [6]"}));
+  EXPECT_TRUE(
+      throws_error([&] { ops::layer_norm(x, w, Tensor::zeros({5}, DType::F16), 1e-5, out); },
+                   ErrorCode::InvalidArgument, {"layer_norm", "'bias'", "[5]", "expected [6]"}));
   EXPECT_TRUE(throws_error([&] { ops::layer_norm(x, w, Tensor(), NAN, out); },
                            ErrorCode::InvalidArgument, {"layer_norm", "eps is nan"}));
 }

@@ -61,18 +61,30 @@ class Rng {
 // One element as double (any floating or integer dtype).
 inline double load_as_f64(const void* p, DType dtype) {
   switch (dtype) {
-    case DType::F64: return *static_cast<const double*>(p);
-    case DType::F32: return *static_cast<const float*>(p);
-    case DType::F16: return static_cast<float>(*static_cast<const f16*>(p));
-    case DType::BF16: return static_cast<float>(*static_cast<const bf16*>(p));
-    case DType::FP8_E4M3: return static_cast<float>(*static_cast<const fp8_e4m3*>(p));
-    case DType::FP8_E5M2: return static_cast<float>(*static_cast<const fp8_e5m2*>(p));
-    case DType::I64: return static_cast<double>(*static_cast<const int64_t*>(p));
-    case DType::I32: return *static_cast<const int32_t*>(p);
-    case DType::I16: return *static_cast<const int16_t*>(p);
-    case DType::I8: return *static_cast<const int8_t*>(p);
-    case DType::U8: return *static_cast<const uint8_t*>(p);
-    case DType::Bool: return *static_cast<const bool*>(p) ? 1.0 : 0.0;
+    case DType::F64:
+      return *static_cast<const double*>(p);
+    case DType::F32:
+      return *static_cast<const float*>(p);
+    case DType::F16:
+      return static_cast<float>(*static_cast<const f16*>(p));
+    case DType::BF16:
+      return static_cast<float>(*static_cast<const bf16*>(p));
+    case DType::FP8_E4M3:
+      return static_cast<float>(*static_cast<const fp8_e4m3*>(p));
+    case DType::FP8_E5M2:
+      return static_cast<float>(*static_cast<const fp8_e5m2*>(p));
+    case DType::I64:
+      return static_cast<double>(*static_cast<const int64_t*>(p));
+    case DType::I32:
+      return *static_cast<const int32_t*>(p);
+    case DType::I16:
+      return *static_cast<const int16_t*>(p);
+    case DType::I8:
+      return *static_cast<const int8_t*>(p);
+    case DType::U8:
+      return *static_cast<const uint8_t*>(p);
+    case DType::Bool:
+      return *static_cast<const bool*>(p) ? 1.0 : 0.0;
   }
   return NAN;
 }
@@ -80,18 +92,42 @@ inline double load_as_f64(const void* p, DType dtype) {
 // Stores v rounded to the dtype (through float for the small float formats).
 inline void store_from_f64(void* p, DType dtype, double v) {
   switch (dtype) {
-    case DType::F64: *static_cast<double*>(p) = v; return;
-    case DType::F32: *static_cast<float*>(p) = static_cast<float>(v); return;
-    case DType::F16: *static_cast<f16*>(p) = f16(static_cast<float>(v)); return;
-    case DType::BF16: *static_cast<bf16*>(p) = bf16(static_cast<float>(v)); return;
-    case DType::FP8_E4M3: *static_cast<fp8_e4m3*>(p) = fp8_e4m3(static_cast<float>(v)); return;
-    case DType::FP8_E5M2: *static_cast<fp8_e5m2*>(p) = fp8_e5m2(static_cast<float>(v)); return;
-    case DType::I64: *static_cast<int64_t*>(p) = static_cast<int64_t>(v); return;
-    case DType::I32: *static_cast<int32_t*>(p) = static_cast<int32_t>(v); return;
-    case DType::I16: *static_cast<int16_t*>(p) = static_cast<int16_t>(v); return;
-    case DType::I8: *static_cast<int8_t*>(p) = static_cast<int8_t>(v); return;
-    case DType::U8: *static_cast<uint8_t*>(p) = static_cast<uint8_t>(v); return;
-    case DType::Bool: *static_cast<bool*>(p) = v != 0; return;
+    case DType::F64:
+      *static_cast<double*>(p) = v;
+      return;
+    case DType::F32:
+      *static_cast<float*>(p) = static_cast<float>(v);
+      return;
+    case DType::F16:
+      *static_cast<f16*>(p) = f16(static_cast<float>(v));
+      return;
+    case DType::BF16:
+      *static_cast<bf16*>(p) = bf16(static_cast<float>(v));
+      return;
+    case DType::FP8_E4M3:
+      *static_cast<fp8_e4m3*>(p) = fp8_e4m3(static_cast<float>(v));
+      return;
+    case DType::FP8_E5M2:
+      *static_cast<fp8_e5m2*>(p) = fp8_e5m2(static_cast<float>(v));
+      return;
+    case DType::I64:
+      *static_cast<int64_t*>(p) = static_cast<int64_t>(v);
+      return;
+    case DType::I32:
+      *static_cast<int32_t*>(p) = static_cast<int32_t>(v);
+      return;
+    case DType::I16:
+      *static_cast<int16_t*>(p) = static_cast<int16_t>(v);
+      return;
+    case DType::I8:
+      *static_cast<int8_t*>(p) = static_cast<int8_t>(v);
+      return;
+    case DType::U8:
+      *static_cast<uint8_t*>(p) = static_cast<uint8_t>(v);
+      return;
+    case DType::Bool:
+      *static_cast<bool*>(p) = v != 0;
+      return;
   }
 }
 
@@ -179,9 +215,8 @@ inline ::testing::AssertionResult gaps_unchanged(const std::vector<double>& befo
     if (c >= r.col_begin && c < r.col_begin + cols) continue;
     const bool same = after[i] == before[i] || (std::isnan(after[i]) && std::isnan(before[i]));
     if (!same)
-      return ::testing::AssertionFailure()
-             << "element " << i << " outside the view changed from " << before[i] << " to "
-             << after[i];
+      return ::testing::AssertionFailure() << "element " << i << " outside the view changed from "
+                                           << before[i] << " to " << after[i];
   }
   return ::testing::AssertionSuccess();
 }
@@ -194,13 +229,20 @@ inline ::testing::AssertionResult gaps_unchanged(const std::vector<double>& befo
 //   fp8_e5m2 2^-3.
 inline double unit_roundoff(DType dtype) {
   switch (dtype) {
-    case DType::F64: return std::ldexp(1.0, -53);
-    case DType::F32: return std::ldexp(1.0, -24);
-    case DType::F16: return std::ldexp(1.0, -11);
-    case DType::BF16: return std::ldexp(1.0, -8);
-    case DType::FP8_E4M3: return std::ldexp(1.0, -4);
-    case DType::FP8_E5M2: return std::ldexp(1.0, -3);
-    default: return 0.0;  // integers are compared exactly
+    case DType::F64:
+      return std::ldexp(1.0, -53);
+    case DType::F32:
+      return std::ldexp(1.0, -24);
+    case DType::F16:
+      return std::ldexp(1.0, -11);
+    case DType::BF16:
+      return std::ldexp(1.0, -8);
+    case DType::FP8_E4M3:
+      return std::ldexp(1.0, -4);
+    case DType::FP8_E5M2:
+      return std::ldexp(1.0, -3);
+    default:
+      return 0.0;  // integers are compared exactly
   }
 }
 
@@ -208,13 +250,20 @@ inline double unit_roundoff(DType dtype) {
 // errs by up to half of it in absolute terms, whatever u says. Matters for f16 (2^-24 = 6e-8).
 inline double subnormal_spacing(DType dtype) {
   switch (dtype) {
-    case DType::F64: return std::ldexp(1.0, -1074);
-    case DType::F32: return std::ldexp(1.0, -149);
-    case DType::F16: return std::ldexp(1.0, -24);
-    case DType::BF16: return std::ldexp(1.0, -133);
-    case DType::FP8_E4M3: return std::ldexp(1.0, -9);
-    case DType::FP8_E5M2: return std::ldexp(1.0, -16);
-    default: return 0.0;
+    case DType::F64:
+      return std::ldexp(1.0, -1074);
+    case DType::F32:
+      return std::ldexp(1.0, -149);
+    case DType::F16:
+      return std::ldexp(1.0, -24);
+    case DType::BF16:
+      return std::ldexp(1.0, -133);
+    case DType::FP8_E4M3:
+      return std::ldexp(1.0, -9);
+    case DType::FP8_E5M2:
+      return std::ldexp(1.0, -16);
+    default:
+      return 0.0;
   }
 }
 

@@ -24,7 +24,9 @@ std::vector<double> rms_norm_ref(const std::vector<double>& x, int64_t h,
     const double scale = 1.0 / std::sqrt(ss / static_cast<double>(h) + eps);
     for (int64_t i = 0; i < h; ++i) {
       double f = 1.0;
-      if (!w.empty()) f = form == RmsNormWeight::OnePlus ? 1.0 + w[static_cast<size_t>(i)] : w[static_cast<size_t>(i)];
+      if (!w.empty())
+        f = form == RmsNormWeight::OnePlus ? 1.0 + w[static_cast<size_t>(i)]
+                                           : w[static_cast<size_t>(i)];
       y[r * static_cast<size_t>(h) + static_cast<size_t>(i)] = xr[i] * scale * f;
     }
   }
@@ -61,8 +63,8 @@ TEST_P(RmsNorm, RowStridedInputAndOutputLeaveTheGapsAlone) {
   const auto out_before = to_f64(out.base);
   Tensor w = random_tensor({h}, dtype(), rng);
   ops::rms_norm(x.view, w, 1e-6, out.view, RmsNormWeight::Plain);
-  EXPECT_TRUE(all_close(out.view, rms_norm_ref(to_f64(x.view), h, to_f64(w), 1e-6,
-                                               RmsNormWeight::Plain),
+  EXPECT_TRUE(all_close(out.view,
+                        rms_norm_ref(to_f64(x.view), h, to_f64(w), 1e-6, RmsNormWeight::Plain),
                         tolerance(dtype())));
   EXPECT_EQ(to_f64(x.base), x_before);
   EXPECT_TRUE(gaps_unchanged(out_before, out));
@@ -77,8 +79,8 @@ TEST_P(RmsNorm, PerHeadNormOnAStridedThreeDimensionalViewInPlace) {
   const auto before = to_f64(qkv);
   Tensor q = qkv.slice(1, 0, heads * hd).view_as_dtype(dtype());
   // [T, heads*hd] with row stride `width` -> [T, heads, hd] view with strides (width, hd, 1).
-  Tensor q3 = Tensor::from_storage(qkv.storage(), qkv.byte_offset(), {t, heads, hd},
-                                   {width, hd, 1}, dtype());
+  Tensor q3 = Tensor::from_storage(qkv.storage(), qkv.byte_offset(), {t, heads, hd}, {width, hd, 1},
+                                   dtype());
   Tensor w = random_tensor({hd}, dtype(), rng);
   const auto want = rms_norm_ref(to_f64(q3), hd, to_f64(w), 1e-6, RmsNormWeight::Plain);
   ops::rms_norm(q3, w, 1e-6, q3);
@@ -86,7 +88,8 @@ TEST_P(RmsNorm, PerHeadNormOnAStridedThreeDimensionalViewInPlace) {
   const auto after = to_f64(qkv);
   for (int64_t r = 0; r < t; ++r)
     for (int64_t c = heads * hd; c < width; ++c)
-      ASSERT_EQ(after[static_cast<size_t>(r * width + c)], before[static_cast<size_t>(r * width + c)]);
+      ASSERT_EQ(after[static_cast<size_t>(r * width + c)],
+                before[static_cast<size_t>(r * width + c)]);
 }
 
 TEST_P(RmsNorm, WithoutWeightAndWithAnF32Weight) {
@@ -106,7 +109,7 @@ TEST_P(RmsNorm, FusedAddStoresTheSumAndNormalisesIt) {
   Rng rng(15);
   for (RmsNormWeight form : {RmsNormWeight::Plain, RmsNormWeight::OnePlus}) {
     for (int64_t h : kSizes) {
-      const int64_t rows = h == 4097 ? 24 : 17;  // 24 rows of 4097: 6 chunks
+      const int64_t rows = h == 4097 ? 24 : 17;                     // 24 rows of 4097: 6 chunks
       RowStrided x = row_strided(rows, h, 0, h + 3, dtype(), rng);  // strided, as a qkv slice
       Tensor residual = random_tensor({rows, h}, dtype(), rng, -4.0, 4.0);
       Tensor w = random_tensor({h}, dtype(), rng);
@@ -135,15 +138,17 @@ TEST(RmsNormErrors, NameTheArgumentTheExpectationAndAFix) {
   EXPECT_TRUE(throws_error([&] { ops::rms_norm(x, Tensor::zeros({9}, DType::BF16), 1e-6, out); },
                            ErrorCode::InvalidArgument,
                            {"rms_norm", "'weight'", "[9]", "expected [8]", "Fix:"}));
-  EXPECT_TRUE(throws_error([&] { ops::rms_norm(Tensor::zeros({4, 8}, DType::I32), w, 1e-6, out); },
-                           ErrorCode::InvalidArgument,
-                           {"rms_norm", "'x'", "i32", "f32, bf16 or f16"}));
+  EXPECT_TRUE(throws_error(
+      [&] {
+        ops::rms_norm(Tensor::zeros({4, 8}, DType::I32), w, 1e-6, out);
+      },
+      ErrorCode::InvalidArgument, {"rms_norm", "'x'", "i32", "f32, bf16 or f16"}));
   Tensor wrong_out = Tensor::zeros({4, 7}, DType::BF16);
   EXPECT_TRUE(throws_error([&] { ops::rms_norm(x, w, 1e-6, wrong_out); },
                            ErrorCode::InvalidArgument, {"'out'", "[4, 7]", "expected [4, 8]"}));
   Tensor f32_out = Tensor::zeros({4, 8}, DType::F32);
-  EXPECT_TRUE(throws_error([&] { ops::rms_norm(x, w, 1e-6, f32_out); },
-                           ErrorCode::InvalidArgument, {"'out'", "f32", "'x' has bf16"}));
+  EXPECT_TRUE(throws_error([&] { ops::rms_norm(x, w, 1e-6, f32_out); }, ErrorCode::InvalidArgument,
+                           {"'out'", "f32", "'x' has bf16"}));
   EXPECT_TRUE(throws_error([&] { ops::rms_norm(x, w, -1.0, out); }, ErrorCode::InvalidArgument,
                            {"rms_norm", "eps is -1"}));
   Tensor xt = Tensor::zeros({8, 8}, DType::BF16).transpose(0, 1);
@@ -156,7 +161,8 @@ TEST(RmsNormErrors, NameTheArgumentTheExpectationAndAFix) {
                            {"'out' is read-only", "clone()"}));
   Tensor residual = Tensor::zeros({4, 9}, DType::BF16);
   EXPECT_TRUE(throws_error([&] { ops::fused_add_rms_norm(x, residual, w, 1e-6); },
-                           ErrorCode::InvalidArgument, {"fused_add_rms_norm", "'residual'", "[4, 9]"}));
+                           ErrorCode::InvalidArgument,
+                           {"fused_add_rms_norm", "'residual'", "[4, 9]"}));
 }
 
 TEST(RmsNormErrors, CudaTensorsAreUnsupportedForNow) {

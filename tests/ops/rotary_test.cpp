@@ -33,9 +33,10 @@ std::vector<double> llama3_freqs(const RopeConfig& c) {
   for (double& v : f) {
     const double wavelen = 2 * kPi / v;
     if (wavelen > orig / c.low_freq_factor) {
-      v = v / c.factor;  // low frequencies: interpolated
+      v = v / c.factor;                                 // low frequencies: interpolated
     } else if (wavelen >= orig / c.high_freq_factor) {  // the band in between: blended
-      const double s = (orig / wavelen - c.low_freq_factor) / (c.high_freq_factor - c.low_freq_factor);
+      const double s =
+          (orig / wavelen - c.low_freq_factor) / (c.high_freq_factor - c.low_freq_factor);
       v = s * v + (1 - s) * v / c.factor;
     }
   }
@@ -44,10 +45,13 @@ std::vector<double> llama3_freqs(const RopeConfig& c) {
 
 std::vector<double> yarn_freqs(const RopeConfig& c) {
   const int d = c.rotary_dim;
-  const double orig = static_cast<double>(c.original_max_position_embeddings.value_or(c.max_position_embeddings));
+  const double orig =
+      static_cast<double>(c.original_max_position_embeddings.value_or(c.max_position_embeddings));
   // Dimension where a frequency turns `r` times over the original context: solve
   // orig * theta^(-dim/d) = 2 pi r for dim (dimension index counted in elements, 2i).
-  auto dim_for = [&](double r) { return d * std::log(orig / (2 * kPi * r)) / (2 * std::log(c.theta)); };
+  auto dim_for = [&](double r) {
+    return d * std::log(orig / (2 * kPi * r)) / (2 * std::log(c.theta));
+  };
   double lo = dim_for(c.beta_fast), hi = dim_for(c.beta_slow);
   if (c.truncate) {
     lo = std::floor(lo);
@@ -66,18 +70,22 @@ std::vector<double> yarn_freqs(const RopeConfig& c) {
   return f;
 }
 
-double yarn_mscale(double factor, double m) { return factor <= 1 ? 1 : 1 + 0.1 * m * std::log(factor); }
+double yarn_mscale(double factor, double m) {
+  return factor <= 1 ? 1 : 1 + 0.1 * m * std::log(factor);
+}
 
 // Expected cache rows [row0, row0 + n) for positions 0..n-1: cos then sin, times m.
-void expect_rows(const std::vector<double>& want_f, double m, int64_t row0, int64_t n, const Tensor& cache,
-                 const std::string& what) {
+void expect_rows(const std::vector<double>& want_f, double m, int64_t row0, int64_t n,
+                 const Tensor& cache, const std::string& what) {
   const int64_t d = cache.size(1);
   ASSERT_GE(cache.size(0), row0 + n) << what;
   const auto got = to_f64(cache.slice(0, row0, row0 + n));
   std::vector<double> want;
   for (int64_t p = 0; p < n; ++p) {
-    for (int64_t i = 0; i < d / 2; ++i) want.push_back(std::cos(p * want_f[static_cast<size_t>(i)]) * m);
-    for (int64_t i = 0; i < d / 2; ++i) want.push_back(std::sin(p * want_f[static_cast<size_t>(i)]) * m);
+    for (int64_t i = 0; i < d / 2; ++i)
+      want.push_back(std::cos(p * want_f[static_cast<size_t>(i)]) * m);
+    for (int64_t i = 0; i < d / 2; ++i)
+      want.push_back(std::sin(p * want_f[static_cast<size_t>(i)]) * m);
   }
   // One f32 rounding of a value computed in double: 1 ulp either way.
   EXPECT_TRUE(all_close(got, want, Tolerance{1.2e-7, 1e-12})) << what;
@@ -100,7 +108,8 @@ TEST(RotaryCache, DefaultAndPartial) {
     const ops::RotaryCache cache = ops::build_rotary_cache(c);
     EXPECT_EQ(cache.cos_sin.shape(), (Shape{96, d}));
     EXPECT_EQ(cache.long_offset, 0);
-    expect_rows(plain_freqs(c.theta, d), 1.0, 0, 96, cache.cos_sin, "default d=" + std::to_string(d));
+    expect_rows(plain_freqs(c.theta, d), 1.0, 0, 96, cache.cos_sin,
+                "default d=" + std::to_string(d));
   }
 }
 
@@ -119,7 +128,8 @@ TEST(RotaryCache, DynamicNtkCoversTheScaledContextWithTheBaseOfVllm) {
   c.factor = 2.0;
   const ops::RotaryCache cache = ops::build_rotary_cache(c);
   EXPECT_EQ(cache.cos_sin.size(0), 192);
-  // vLLM: base * ((max_len / max_pos) - (factor - 1))^(d / (d - 2)) with max_len = max_pos * factor.
+  // vLLM: base * ((max_len / max_pos) - (factor - 1))^(d / (d - 2)) with max_len = max_pos *
+  // factor.
   const double max_len = 96 * 2.0;
   const double base = 10000.0 * std::pow(max_len / 96 - (2.0 - 1), 64.0 / 62.0);
   expect_rows(plain_freqs(base, 64), 1.0, 0, 192, cache.cos_sin, "dynamic");
@@ -142,7 +152,8 @@ TEST(RotaryCache, Llama3BlendsTheMiddleBand) {
   EXPECT_EQ(f[0], plain[0]);
   EXPECT_NEAR(f[63], plain[63] / 8.0, 1e-18);
   bool blended = false;
-  for (size_t i = 0; i < f.size(); ++i) blended |= f[i] != plain[i] && std::abs(f[i] - plain[i] / 8) > 1e-15 * plain[i];
+  for (size_t i = 0; i < f.size(); ++i)
+    blended |= f[i] != plain[i] && std::abs(f[i] - plain[i] / 8) > 1e-15 * plain[i];
   EXPECT_TRUE(blended);
   expect_rows(f, 1.0, 0, 300, cache.cos_sin, "llama3");
 }
@@ -172,8 +183,8 @@ TEST(RotaryCache, YarnRampsFrequenciesAndScalesByMscale) {
   c.mscale = 0.707;
   c.mscale_all_dim = 0.707 * 2;
   const ops::RotaryCache cache = ops::build_rotary_cache(c);
-  expect_rows(yarn_freqs(c), yarn_mscale(40.0, 0.707) / yarn_mscale(40.0, 1.414), 0, 160, cache.cos_sin,
-              "yarn mscale ratio");
+  expect_rows(yarn_freqs(c), yarn_mscale(40.0, 0.707) / yarn_mscale(40.0, 1.414), 0, 160,
+              cache.cos_sin, "yarn mscale ratio");
 }
 
 TEST(RotaryCache, LongRopeStacksShortAndLongTables) {
@@ -222,8 +233,8 @@ TEST(RotaryCacheErrors, NameTheFieldAndTheFix) {
                            {"short_factor has 3 values", "rotary_dim / 2 = 4"}));
   c = base_config("linear");
   c.factor = 0;
-  EXPECT_TRUE(throws_error([&] { ops::build_rotary_cache(c); }, ErrorCode::InvalidConfig,
-                           {"factor is 0"}));
+  EXPECT_TRUE(
+      throws_error([&] { ops::build_rotary_cache(c); }, ErrorCode::InvalidConfig, {"factor is 0"}));
 }
 
 // ------------------------------------------------------------------ apply_rotary
@@ -242,9 +253,11 @@ std::vector<double> rotate_ref(std::vector<double> x, int64_t heads, const Rotar
   const int64_t half = rc.rotary_dim / 2;
   for (size_t t = 0; t < pos.size(); ++t) {
     for (int64_t h = 0; h < heads; ++h) {
-      double* v = &x[t * static_cast<size_t>(heads * rc.head_size) + static_cast<size_t>(h * rc.head_size)];
+      double* v =
+          &x[t * static_cast<size_t>(heads * rc.head_size) + static_cast<size_t>(h * rc.head_size)];
       for (int64_t i = 0; i < half; ++i) {
-        const double c = std::cos(pos[t] * f[static_cast<size_t>(i)]), s = std::sin(pos[t] * f[static_cast<size_t>(i)]);
+        const double c = std::cos(pos[t] * f[static_cast<size_t>(i)]),
+                     s = std::sin(pos[t] * f[static_cast<size_t>(i)]);
         double& a = rc.neox ? v[i] : v[2 * i];
         double& b = rc.neox ? v[i + half] : v[2 * i + 1];
         const double a0 = a, b0 = b;
@@ -259,8 +272,10 @@ std::vector<double> rotate_ref(std::vector<double> x, int64_t heads, const Rotar
 Tensor make_positions(const std::vector<int64_t>& pos, DType dtype) {
   Tensor t = Tensor::empty({static_cast<int64_t>(pos.size())}, dtype);
   for (size_t i = 0; i < pos.size(); ++i) {
-    if (dtype == DType::I64) t.mutable_data_as<int64_t>()[i] = pos[i];
-    else t.mutable_data_as<int32_t>()[i] = static_cast<int32_t>(pos[i]);
+    if (dtype == DType::I64)
+      t.mutable_data_as<int64_t>()[i] = pos[i];
+    else
+      t.mutable_data_as<int32_t>()[i] = static_cast<int32_t>(pos[i]);
   }
   return t;
 }
@@ -270,8 +285,9 @@ class ApplyRotary : public IsaDTypeTest {};
 TEST_P(ApplyRotary, QueryAndKeySlicesOfAFusedQkvBuffer) {
   Rng rng(91);
   const int64_t nq = 4, nk = 2;
-  for (RotaryCase rc : {RotaryCase{64, 64, true}, RotaryCase{64, 64, false}, RotaryCase{80, 32, true},
-                        RotaryCase{80, 32, false}, RotaryCase{6, 2, true}}) {
+  for (RotaryCase rc :
+       {RotaryCase{64, 64, true}, RotaryCase{64, 64, false}, RotaryCase{80, 32, true},
+        RotaryCase{80, 32, false}, RotaryCase{6, 2, true}}) {
     RopeConfig cfg = base_config("default", static_cast<int>(rc.rotary_dim));
     cfg.head_size = static_cast<int>(rc.head_size);
     cfg.max_position_embeddings = 4096;
@@ -288,8 +304,8 @@ TEST_P(ApplyRotary, QueryAndKeySlicesOfAFusedQkvBuffer) {
       const auto before = to_f64(qkv);
       const auto want_q = rotate_ref(to_f64(q), nq, rc, pos, cfg.theta);
       const auto want_k = rotate_ref(to_f64(k), nk, rc, pos, cfg.theta);
-      ops::apply_rotary(make_positions(pos, tokens % 2 ? DType::I64 : DType::I32), q, k, cache.cos_sin,
-                        rc.head_size, rc.neox);
+      ops::apply_rotary(make_positions(pos, tokens % 2 ? DType::I64 : DType::I32), q, k,
+                        cache.cos_sin, rc.head_size, rc.neox);
       const std::string what = "head " + std::to_string(rc.head_size) + " rot " +
                                std::to_string(rc.rotary_dim) + (rc.neox ? " neox" : " gptj") +
                                " T " + std::to_string(tokens);
@@ -303,7 +319,8 @@ TEST_P(ApplyRotary, QueryAndKeySlicesOfAFusedQkvBuffer) {
         for (int64_t c = 0; c < width; ++c) {
           const bool rotated = c < q_size + kv_size && c % rc.head_size < rc.rotary_dim;
           if (!rotated) {
-            ASSERT_EQ(after[static_cast<size_t>(t * width + c)], before[static_cast<size_t>(t * width + c)])
+            ASSERT_EQ(after[static_cast<size_t>(t * width + c)],
+                      before[static_cast<size_t>(t * width + c)])
                 << what << " t " << t << " c " << c;
           }
         }
@@ -342,11 +359,15 @@ TEST(ApplyRotaryErrors, BadPositionWritesNothing) {
   Tensor k = Tensor::zeros({3, 8}, DType::F32);
   const auto before = to_f64(q);
   EXPECT_TRUE(throws_error(
-      [&] { ops::apply_rotary(make_positions({1, 2, 32}, DType::I64), q, k, cache.cos_sin, 8, true); },
+      [&] {
+        ops::apply_rotary(make_positions({1, 2, 32}, DType::I64), q, k, cache.cos_sin, 8, true);
+      },
       ErrorCode::InvalidArgument, {"positions[2] = 32", "[0, 32)", "max_position_embeddings"}));
   EXPECT_EQ(to_f64(q), before);
   EXPECT_TRUE(throws_error(
-      [&] { ops::apply_rotary(make_positions({1, -1, 0}, DType::I32), q, k, cache.cos_sin, 8, true); },
+      [&] {
+        ops::apply_rotary(make_positions({1, -1, 0}, DType::I32), q, k, cache.cos_sin, 8, true);
+      },
       ErrorCode::InvalidArgument, {"positions[1] = -1"}));
 }
 
@@ -358,14 +379,17 @@ TEST(ApplyRotaryErrors, ShapesAndDtypes) {
   Tensor q = Tensor::zeros({3, 20}, DType::BF16);
   Tensor k = Tensor::zeros({3, 8}, DType::BF16);
   EXPECT_TRUE(throws_error([&] { ops::apply_rotary(pos, q, k, cache.cos_sin, 8, true); },
-                           ErrorCode::InvalidArgument, {"apply_rotary", "'query'", "20 columns", "head_size 8"}));
+                           ErrorCode::InvalidArgument,
+                           {"apply_rotary", "'query'", "20 columns", "head_size 8"}));
   Tensor q16 = Tensor::zeros({3, 16}, DType::BF16);
   Tensor k2 = Tensor::zeros({2, 8}, DType::BF16);
   EXPECT_TRUE(throws_error([&] { ops::apply_rotary(pos, q16, k2, cache.cos_sin, 8, true); },
-                           ErrorCode::InvalidArgument, {"'key' has 2 rows", "positions has 3 tokens"}));
+                           ErrorCode::InvalidArgument,
+                           {"'key' has 2 rows", "positions has 3 tokens"}));
   Tensor kf = Tensor::zeros({3, 8}, DType::F32);
   EXPECT_TRUE(throws_error([&] { ops::apply_rotary(pos, q16, kf, cache.cos_sin, 8, true); },
-                           ErrorCode::InvalidArgument, {"'key' has dtype f32", "'query' has bf16"}));
+                           ErrorCode::InvalidArgument,
+                           {"'key' has dtype f32", "'query' has bf16"}));
   EXPECT_TRUE(throws_error([&] { ops::apply_rotary(pos, q16, k, cache.cos_sin, 4, true); },
                            ErrorCode::InvalidArgument, {"rotary_dim is 8", "head_size = 4"}));
   Tensor fpos = Tensor::zeros({3}, DType::F32);

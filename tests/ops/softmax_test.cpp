@@ -20,7 +20,8 @@ std::vector<double> softmax_ref(const std::vector<double>& x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) m = std::max(m, xr[i]);
     double s = 0;
     for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i] - m);
-    for (int64_t i = 0; i < n; ++i) y[r * static_cast<size_t>(n) + static_cast<size_t>(i)] = std::exp(xr[i] - m) / s;
+    for (int64_t i = 0; i < n; ++i)
+      y[r * static_cast<size_t>(n) + static_cast<size_t>(i)] = std::exp(xr[i] - m) / s;
   }
   return y;
 }

@@ -11,11 +11,16 @@ namespace {
 
 pagoda::cpu::ActKind kernel_kind(Activation act) {
   switch (act) {
-    case Activation::Silu: return pagoda::cpu::ActKind::Silu;
-    case Activation::Gelu: return pagoda::cpu::ActKind::GeluErf;
-    case Activation::GeluTanh: return pagoda::cpu::ActKind::GeluTanh;
-    case Activation::Relu: return pagoda::cpu::ActKind::Relu;
-    case Activation::QuickGelu: return pagoda::cpu::ActKind::QuickGelu;
+    case Activation::Silu:
+      return pagoda::cpu::ActKind::Silu;
+    case Activation::Gelu:
+      return pagoda::cpu::ActKind::GeluErf;
+    case Activation::GeluTanh:
+      return pagoda::cpu::ActKind::GeluTanh;
+    case Activation::Relu:
+      return pagoda::cpu::ActKind::Relu;
+    case Activation::QuickGelu:
+      return pagoda::cpu::ActKind::QuickGelu;
   }
   throw_internal_error("unknown Activation", __FILE__, __LINE__);
 }
@@ -53,25 +58,26 @@ void act_and_mul(Activation act, const Tensor& x, Tensor& out) {
   const auto kind = kernel_kind(act);
   const char* xb = static_cast<const char*>(x.data());
   char* ob = static_cast<char*>(out.mutable_data());
-  parallel_for(0, xl.rows(), row_grain(2 * d, kMinElementsPerChunk), [&](int64_t begin, int64_t end) {
-    float* gate_buf = scratch(0, d);
-    float* up_buf = scratch(1, d);
-    for (int64_t r = begin; r < end; ++r) {
-      const char* row = xb + xl.offset(r) * item;
-      const float* gate = load_f32(row, dtype, d, gate_buf);
-      const float* up = load_f32(row + d * item, dtype, d, up_buf);
-      if (dtype == DType::F32) {
-        PAGODA_CPU_DISPATCH(activation)(kind, gate, up, gate_buf, d);
-      } else {
-        // Hugging Face's act_fn(gate) * up in bf16/f16 rounds act_fn(gate) before the multiply;
-        // vLLM's kernels do the same.
-        PAGODA_CPU_DISPATCH(activation)(kind, gate, nullptr, gate_buf, d);
-        round_to_dtype(gate_buf, dtype, d);
-        for (int64_t i = 0; i < d; ++i) gate_buf[i] *= up[i];
-      }
-      store_f32(gate_buf, ob + ol.offset(r) * item, dtype, d);
-    }
-  });
+  parallel_for(0, xl.rows(), row_grain(2 * d, kMinElementsPerChunk),
+               [&](int64_t begin, int64_t end) {
+                 float* gate_buf = scratch(0, d);
+                 float* up_buf = scratch(1, d);
+                 for (int64_t r = begin; r < end; ++r) {
+                   const char* row = xb + xl.offset(r) * item;
+                   const float* gate = load_f32(row, dtype, d, gate_buf);
+                   const float* up = load_f32(row + d * item, dtype, d, up_buf);
+                   if (dtype == DType::F32) {
+                     PAGODA_CPU_DISPATCH(activation)(kind, gate, up, gate_buf, d);
+                   } else {
+                     // Hugging Face's act_fn(gate) * up in bf16/f16 rounds act_fn(gate) before the
+                     // multiply; vLLM's kernels do the same.
+                     PAGODA_CPU_DISPATCH(activation)(kind, gate, nullptr, gate_buf, d);
+                     round_to_dtype(gate_buf, dtype, d);
+                     for (int64_t i = 0; i < d; ++i) gate_buf[i] *= up[i];
+                   }
+                   store_f32(gate_buf, ob + ol.offset(r) * item, dtype, d);
+                 }
+               });
 }
 
 }  // namespace pagoda::ops::cpu

@@ -53,7 +53,8 @@ void from_f32(const float* src, void* dst, DType dtype, int64_t n) {
       for (int64_t i = 0; i < n; ++i) d[i] = fp8_e5m2(src[i]);
       return;
     }
-    default: store_f32(src, dst, dtype, n);
+    default:
+      store_f32(src, dst, dtype, n);
   }
 }
 
@@ -64,7 +65,8 @@ void convert_row(const char* src, DType sd, char* dst, DType dd, int64_t n, floa
     std::memmove(dst, src, static_cast<size_t>(n) * dtype_size(sd));
     return;
   }
-  const int64_t si = static_cast<int64_t>(dtype_size(sd)), di = static_cast<int64_t>(dtype_size(dd));
+  const int64_t si = static_cast<int64_t>(dtype_size(sd)),
+                di = static_cast<int64_t>(dtype_size(dd));
   if (sd == DType::F32) return from_f32(reinterpret_cast<const float*>(src), dst, dd, n);
   if (dd == DType::F32) return to_f32(src, sd, n, reinterpret_cast<float*>(dst));
   for (int64_t c = 0; c < n; c += chunk) {
@@ -87,7 +89,8 @@ void cast(const Tensor& src, Tensor& out) {
   }
   const RowLayout sl(src), dl(out);
   const int64_t n = sl.cols();
-  const int64_t si = static_cast<int64_t>(dtype_size(sd)), di = static_cast<int64_t>(dtype_size(dd));
+  const int64_t si = static_cast<int64_t>(dtype_size(sd)),
+                di = static_cast<int64_t>(dtype_size(dd));
   constexpr int64_t kChunk = 1024;
   parallel_for(0, sl.rows(), row_grain(n, 65536), [&](int64_t begin, int64_t end) {
     float* buf = scratch(0, kChunk);

@@ -27,16 +27,17 @@ void embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
   // Check every id before writing anything: a bad id must not leave out half-written.
   for (int64_t t = 0; t < num_tokens; ++t) {
     const int64_t id = id_at(ids, t);
-    PAGODA_CHECK(id >= 0 && id < vocab, InvalidArgument,
-                 fmt::format("embedding: ids[{}] = {} is outside the vocabulary [0, {})", t, id,
-                             vocab),
-                 "token ids must come from the model's own tokenizer; check that the tokenizer "
-                 "and the checkpoint belong together (vocab_size in config.json)");
+    PAGODA_CHECK(
+        id >= 0 && id < vocab, InvalidArgument,
+        fmt::format("embedding: ids[{}] = {} is outside the vocabulary [0, {})", t, id, vocab),
+        "token ids must come from the model's own tokenizer; check that the tokenizer "
+        "and the checkpoint belong together (vocab_size in config.json)");
   }
   if (num_tokens == 0 || h == 0) return;
   const RowLayout tl(table), ol(out);
   const DType td = table.dtype(), od = out.dtype();
-  const int64_t ti = static_cast<int64_t>(table.itemsize()), oi = static_cast<int64_t>(out.itemsize());
+  const int64_t ti = static_cast<int64_t>(table.itemsize()),
+                oi = static_cast<int64_t>(out.itemsize());
   const char* tb = static_cast<const char*>(table.data());
   char* ob = static_cast<char*>(out.mutable_data());
   parallel_for(0, num_tokens, row_grain(h, 32768), [&](int64_t begin, int64_t end) {

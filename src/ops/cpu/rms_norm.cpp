@@ -55,7 +55,8 @@ void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out, Rms
     float* buf = scratch(0, h);
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = load_f32(xb + xl.offset(r) * static_cast<int64_t>(item), dtype, h, buf);
-      normalize_row(xr, w, eps, form, dtype, h, buf, ob + ol.offset(r) * static_cast<int64_t>(item));
+      normalize_row(xr, w, eps, form, dtype, h, buf,
+                    ob + ol.offset(r) * static_cast<int64_t>(item));
     }
   });
 }

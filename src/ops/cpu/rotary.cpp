@@ -12,8 +12,9 @@ namespace {
 
 int64_t position_at(const Tensor& positions, int64_t t) {
   const int64_t s = positions.stride(0);
-  return positions.dtype() == DType::I64 ? positions.data_as<int64_t>()[t * s]
-                                         : static_cast<int64_t>(positions.data_as<int32_t>()[t * s]);
+  return positions.dtype() == DType::I64
+             ? positions.data_as<int64_t>()[t * s]
+             : static_cast<int64_t>(positions.data_as<int32_t>()[t * s]);
 }
 
 // Pairs (x[i], x[i + half]): contiguous halves, which the compiler vectorises.
@@ -43,8 +44,8 @@ struct Heads {
 
 }  // namespace
 
-void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key,
-                  const Tensor& cos_sin_cache, int64_t head_size, bool is_neox) {
+void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
+                  int64_t head_size, bool is_neox) {
   const int64_t num_tokens = positions.size(0);
   const int64_t cache_rows = cos_sin_cache.size(0);
   // Check every position before rotating anything: a bad one must not leave q/k half-rotated.
@@ -65,9 +66,9 @@ void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key,
   const DType dtype = query.dtype();
   const int64_t item = static_cast<int64_t>(query.itemsize());
 
-  Heads targets[2] = {{static_cast<char*>(query.mutable_data()), RowLayout(query),
-                       query.size(1) / head_size},
-                      {nullptr, RowLayout(query), 0}};
+  Heads targets[2] = {
+      {static_cast<char*>(query.mutable_data()), RowLayout(query), query.size(1) / head_size},
+      {nullptr, RowLayout(query), 0}};
   if (key.defined())
     targets[1] = {static_cast<char*>(key.mutable_data()), RowLayout(key), key.size(1) / head_size};
 

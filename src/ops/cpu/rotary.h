@@ -6,7 +6,7 @@
 
 namespace pagoda::ops::cpu {
 
-void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key,
-                  const Tensor& cos_sin_cache, int64_t head_size, bool is_neox);
+void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
+                  int64_t head_size, bool is_neox);
 
 }  // namespace pagoda::ops::cpu

@@ -20,14 +20,16 @@ float* scratch(int slot, int64_t n) {
 
 const float* load_f32(const void* src, DType dtype, int64_t n, float* buf) {
   switch (dtype) {
-    case DType::F32: return static_cast<const float*>(src);
+    case DType::F32:
+      return static_cast<const float*>(src);
     case DType::BF16:
       PAGODA_CPU_DISPATCH(bf16_to_f32)(static_cast<const uint16_t*>(src), buf, n);
       return buf;
     case DType::F16:
       PAGODA_CPU_DISPATCH(f16_to_f32)(static_cast<const uint16_t*>(src), buf, n);
       return buf;
-    default: break;
+    default:
+      break;
   }
   throw_internal_error("load_f32 given a dtype the op should have rejected", __FILE__, __LINE__);
 }
@@ -37,9 +39,14 @@ void store_f32(const float* src, void* dst, DType dtype, int64_t n) {
     case DType::F32:
       if (src != dst) std::memmove(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
-    case DType::BF16: PAGODA_CPU_DISPATCH(f32_to_bf16)(src, static_cast<uint16_t*>(dst), n); return;
-    case DType::F16: PAGODA_CPU_DISPATCH(f32_to_f16)(src, static_cast<uint16_t*>(dst), n); return;
-    default: break;
+    case DType::BF16:
+      PAGODA_CPU_DISPATCH(f32_to_bf16)(src, static_cast<uint16_t*>(dst), n);
+      return;
+    case DType::F16:
+      PAGODA_CPU_DISPATCH(f32_to_f16)(src, static_cast<uint16_t*>(dst), n);
+      return;
+    default:
+      break;
   }
   throw_internal_error("store_f32 given a dtype the op should have rejected", __FILE__, __LINE__);
 }

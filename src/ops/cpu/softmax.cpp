@@ -20,7 +20,8 @@ void softmax(const Tensor& x, Tensor& out) {
     for (int64_t r = begin; r < end; ++r) {
       // 16-bit rows are widened straight into the output row, which the kernel then overwrites.
       float* dst = ob + ol.offset(r);
-      const float* src = load_f32(xb + xl.offset(r) * item, dtype, n, dtype == DType::F32 ? buf : dst);
+      const float* src =
+          load_f32(xb + xl.offset(r) * item, dtype, n, dtype == DType::F32 ? buf : dst);
       PAGODA_CPU_DISPATCH(softmax)(src, dst, n);
     }
   });

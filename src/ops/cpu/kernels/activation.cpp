@@ -55,11 +55,21 @@ void apply(const float* x, const float* mul, float* out, int64_t n) {
 
 void activation(ActKind kind, const float* x, const float* mul, float* out, int64_t n) {
   switch (kind) {
-    case ActKind::Silu: apply<Silu>(x, mul, out, n); return;
-    case ActKind::GeluErf: apply<GeluErf>(x, mul, out, n); return;
-    case ActKind::GeluTanh: apply<GeluTanh>(x, mul, out, n); return;
-    case ActKind::QuickGelu: apply<QuickGelu>(x, mul, out, n); return;
-    case ActKind::Relu: apply<Relu>(x, mul, out, n); return;
+    case ActKind::Silu:
+      apply<Silu>(x, mul, out, n);
+      return;
+    case ActKind::GeluErf:
+      apply<GeluErf>(x, mul, out, n);
+      return;
+    case ActKind::GeluTanh:
+      apply<GeluTanh>(x, mul, out, n);
+      return;
+    case ActKind::QuickGelu:
+      apply<QuickGelu>(x, mul, out, n);
+      return;
+    case ActKind::Relu:
+      apply<Relu>(x, mul, out, n);
+      return;
   }
 }
 
