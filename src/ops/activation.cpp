@@ -25,6 +25,23 @@ constexpr ActName kActNames[] = {
     {"quick_gelu", Activation::QuickGelu},
 };
 
+// The gated op's name for error messages (no formatting: this runs every layer, every step).
+std::string_view gated_name(Activation act) {
+  switch (act) {
+    case Activation::Silu:
+      return "silu_and_mul";
+    case Activation::Gelu:
+      return "gelu_and_mul";
+    case Activation::GeluTanh:
+      return "gelu_tanh_and_mul";
+    case Activation::Relu:
+      return "relu_and_mul";
+    case Activation::QuickGelu:
+      return "quick_gelu_and_mul";
+  }
+  return "act_and_mul";
+}
+
 }  // namespace
 
 Activation parse_activation(std::string_view hidden_act) {
@@ -71,7 +88,7 @@ void activation(Activation act, const Tensor& x, Tensor& out) {
 }
 
 void act_and_mul(Activation act, const Tensor& x, Tensor& out) {
-  const std::string op = fmt::format("{}_and_mul", activation_name(act));
+  const std::string_view op = gated_name(act);
   detail::check_defined(op, "x", x);
   detail::check_defined(op, "out", out);
   detail::check_activation_dtype(op, "x", x);

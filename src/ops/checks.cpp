@@ -52,6 +52,17 @@ void check_shape(std::string_view op, std::string_view name, const Tensor& t, co
                fmt::format("pass a '{}' of shape {}", name, expected.to_string()));
 }
 
+void check_per_column(std::string_view op, std::string_view name, const Tensor& t,
+                      const Tensor& x) {
+  const Shape expected{x.size(-1)};
+  PAGODA_CHECK(
+      t.shape() == expected, InvalidArgument,
+      fmt::format("{}: argument '{}' has shape {}; expected {} (one value per column of "
+                  "x, whose shape is {})",
+                  op, name, t.shape().to_string(), expected.to_string(), x.shape().to_string()),
+      fmt::format("pass the '{}' of this layer, whose size is x's last dimension", name));
+}
+
 void check_same_dtype(std::string_view op, std::string_view name, const Tensor& t,
                       std::string_view other_name, const Tensor& other) {
   PAGODA_CHECK(t.dtype() == other.dtype(), InvalidArgument,

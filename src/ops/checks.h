@@ -32,6 +32,8 @@ void check_activation_dtype(std::string_view op, std::string_view name, const Te
 void check_rank(std::string_view op, std::string_view name, const Tensor& t, int rank);
 void check_shape(std::string_view op, std::string_view name, const Tensor& t, const Shape& expected,
                  std::string_view why);
+// A per-column vector (norm weight, bias): shape [x.size(-1)].
+void check_per_column(std::string_view op, std::string_view name, const Tensor& t, const Tensor& x);
 void check_same_dtype(std::string_view op, std::string_view name, const Tensor& t,
                       std::string_view other_name, const Tensor& other);
 // The tensor is a set of rows: rank >= 1 and the last dimension contiguous (stride 1), so every

@@ -17,15 +17,13 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
   detail::check_defined(op, "out", out);
   detail::check_activation_dtype(op, "x", x);
   detail::check_rows(op, "x", x);
-  const std::string per_column =
-      fmt::format("one value per column of x, whose shape is {}", x.shape().to_string());
   if (weight.defined()) {
     detail::check_activation_dtype(op, "weight", weight);
-    detail::check_shape(op, "weight", weight, {x.size(-1)}, per_column);
+    detail::check_per_column(op, "weight", weight, x);
   }
   if (bias.defined()) {
     detail::check_activation_dtype(op, "bias", bias);
-    detail::check_shape(op, "bias", bias, {x.size(-1)}, per_column);
+    detail::check_per_column(op, "bias", bias, x);
   }
   PAGODA_CHECK(std::isfinite(eps) && eps >= 0, InvalidArgument,
                fmt::format("{}: eps is {}; expected a finite value >= 0", op, eps),

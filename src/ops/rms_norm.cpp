@@ -20,9 +20,7 @@ void check_eps(std::string_view op, double eps) {
 void check_weight(std::string_view op, const Tensor& weight, const Tensor& x) {
   if (!weight.defined()) return;
   detail::check_activation_dtype(op, "weight", weight);
-  detail::check_shape(
-      op, "weight", weight, {x.size(-1)},
-      fmt::format("one value per column of x, whose shape is {}", x.shape().to_string()));
+  detail::check_per_column(op, "weight", weight, x);
 }
 
 }  // namespace
