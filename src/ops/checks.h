@@ -1,0 +1,49 @@
+// Argument checks shared by the device-agnostic op entries (src/ops/<op>.cpp).
+//
+// Every check throws pagoda::Error naming the op, the argument, what was expected and what was
+// given, and a fix, e.g. "rms_norm: argument 'weight' has shape [4096] but x has 2048 columns
+// (shape [7, 2048]); expected [2048]. Fix: pass the norm weight of this layer's hidden size".
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "pagoda/device.h"
+#include "pagoda/dtype.h"
+#include "pagoda/tensor.h"
+
+namespace pagoda::ops::detail {
+
+// A tensor argument and the name the op's documentation gives it.
+struct NamedTensor {
+  std::string_view name;
+  const Tensor& tensor;
+};
+
+// "f32, bf16 or f16"
+std::string dtype_list(std::initializer_list<DType> dtypes);
+
+void check_defined(std::string_view op, std::string_view name, const Tensor& t);
+void check_dtype(std::string_view op, std::string_view name, const Tensor& t,
+                 std::initializer_list<DType> allowed);
+// f32, bf16 or f16: the dtypes activations may have.
+void check_activation_dtype(std::string_view op, std::string_view name, const Tensor& t);
+void check_rank(std::string_view op, std::string_view name, const Tensor& t, int rank);
+void check_shape(std::string_view op, std::string_view name, const Tensor& t, const Shape& expected,
+                 std::string_view why);
+// A per-column vector (norm weight, bias): shape [x.size(-1)].
+void check_per_column(std::string_view op, std::string_view name, const Tensor& t, const Tensor& x);
+void check_same_dtype(std::string_view op, std::string_view name, const Tensor& t,
+                      std::string_view other_name, const Tensor& other);
+// The tensor is a set of rows: rank >= 1 and the last dimension contiguous (stride 1), so every
+// row is one contiguous run. The rows themselves may lie anywhere (a slice of a wider buffer).
+void check_rows(std::string_view op, std::string_view name, const Tensor& t);
+void check_writable(std::string_view op, std::string_view name, const Tensor& t);
+
+// All tensors on one device (undefined ones are skipped); returns it.
+Device common_device(std::string_view op, std::initializer_list<NamedTensor> tensors);
+// Throws Error(Unsupported): no backend for this op on `device` yet.
+[[noreturn]] void unsupported_device(std::string_view op, Device device);
+
+}  // namespace pagoda::ops::detail
