@@ -37,6 +37,9 @@ struct RopeConfig {
   std::optional<double> mscale;
   std::optional<double> mscale_all_dim;
   bool truncate = true;  // yarn: round the correction range to whole dimensions
+  // yarn, longrope: transformers' explicit `attention_factor`, which replaces the scale derived
+  // from the factor (yarn's mscale term, longrope's sqrt(1 + ln(s) / ln(original))).
+  std::optional<double> attention_factor;
   // longrope: per-frequency rescale factors, rotary_dim / 2 values each.
   std::vector<double> short_factor;
   std::vector<double> long_factor;

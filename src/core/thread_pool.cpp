@@ -34,7 +34,7 @@ struct ThreadPool::Impl {
   bool stopping = false;
 
   // The current job.
-  const std::function<void(int64_t, int64_t)>* fn = nullptr;
+  const RangeFunction* fn = nullptr;
   int64_t begin = 0, end = 0, chunk = 1, num_chunks = 0;
   std::atomic<int64_t> next_chunk{0};
   int64_t chunks_done = 0;  // guarded by mutex
@@ -102,8 +102,7 @@ ThreadPool::~ThreadPool() {
 
 int ThreadPool::num_threads() const { return impl_->num_threads; }
 
-void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain,
-                              const std::function<void(int64_t, int64_t)>& fn) {
+void ThreadPool::parallel_for(int64_t begin, int64_t end, int64_t grain, RangeFunction fn) {
   if (end <= begin) return;
   grain = std::max<int64_t>(grain, 1);
   const int64_t range = end - begin;

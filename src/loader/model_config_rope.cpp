@@ -164,7 +164,7 @@ void read_llama3(RopeConfig& r, const HfConfig& block) {
 
 void read_yarn(RopeConfig& r, const HfConfig& block) {
   r.factor = required_factor(block, "yarn");
-  // vLLM reads these keys only; transformers' `attention_factor` has other semantics.
+  r.attention_factor = block.find_double("attention_factor");
   r.beta_fast = block.get_double_or("beta_fast", r.beta_fast);
   r.beta_slow = block.get_double_or("beta_slow", r.beta_slow);
   r.extrapolation_factor = block.get_double_or("extrapolation_factor", r.extrapolation_factor);
@@ -178,6 +178,7 @@ void read_yarn(RopeConfig& r, const HfConfig& block) {
 }
 
 void read_longrope(RopeConfig& r, const HfConfig& block) {
+  r.attention_factor = block.find_double("attention_factor");
   const size_t expected = static_cast<size_t>(r.rotary_dim / 2);
   for (std::string_view key : {"short_factor", "long_factor"}) {
     std::vector<double> values = block.get_double_list(key);

@@ -98,6 +98,7 @@ void yarn_scale(const RopeConfig& c, int d, std::vector<double>& f) {
 }
 
 double yarn_attention_scale(const RopeConfig& c) {
+  if (c.attention_factor) return *c.attention_factor * c.attn_factor;
   const double m =
       (c.mscale && c.mscale_all_dim && *c.mscale != 0 && *c.mscale_all_dim != 0)
           ? yarn_get_mscale(c.factor, *c.mscale) / yarn_get_mscale(c.factor, *c.mscale_all_dim)
@@ -173,8 +174,8 @@ RotaryCache build_rotary_cache(const RopeConfig& c) {
   if (type == "longrope") {
     const int64_t orig = original_max(c, true);
     const double ratio = static_cast<double>(max_pos) / static_cast<double>(orig);
-    const double default_m =
-        ratio <= 1 ? 1.0 : std::sqrt(1 + std::log(ratio) / std::log(static_cast<double>(orig)));
+    const double default_m = c.attention_factor.value_or(
+        ratio <= 1 ? 1.0 : std::sqrt(1 + std::log(ratio) / std::log(static_cast<double>(orig))));
     const auto short_f = longrope_inv_freq(c, d, c.short_factor, "short_factor");
     const auto long_f = longrope_inv_freq(c, d, c.long_factor, "long_factor");
     out.cos_sin = Tensor::empty({orig + max_pos, d}, DType::F32);

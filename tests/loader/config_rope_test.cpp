@@ -143,6 +143,10 @@ TEST(Rope, SchemeParameters) {
   EXPECT_DOUBLE_EQ(yarn_defaults.beta_slow, 1.0);
   EXPECT_TRUE(yarn_defaults.truncate);
   EXPECT_FALSE(yarn_defaults.mscale.has_value());
+  EXPECT_FALSE(yarn_defaults.attention_factor.has_value());
+  EXPECT_DOUBLE_EQ(*with(R"({"rope_scaling": {"rope_type": "yarn", "factor": 2, "attention_factor": 0.8}})")
+                        .rope.attention_factor,
+                   0.8);
   EXPECT_EQ(yarn_defaults.original_max_position_embeddings, 4096);  // max_position_embeddings
 
   const RopeConfig dynamic = with(R"({"rope_scaling": {"type": "dynamic", "factor": 2}})").rope;

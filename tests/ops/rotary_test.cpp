@@ -185,6 +185,9 @@ TEST(RotaryCache, YarnRampsFrequenciesAndScalesByMscale) {
   const ops::RotaryCache cache = ops::build_rotary_cache(c);
   expect_rows(yarn_freqs(c), yarn_mscale(40.0, 0.707) / yarn_mscale(40.0, 1.414), 0, 160,
               cache.cos_sin, "yarn mscale ratio");
+  // transformers' explicit attention_factor replaces the mscale term.
+  c.attention_factor = 1.75;
+  expect_rows(yarn_freqs(c), 1.75, 0, 160, ops::build_rotary_cache(c).cos_sin, "yarn attention_factor");
 }
 
 TEST(RotaryCache, LongRopeStacksShortAndLongTables) {
@@ -210,6 +213,11 @@ TEST(RotaryCache, LongRopeStacksShortAndLongTables) {
   cache = ops::build_rotary_cache(c);
   expect_rows(scaled(c.short_factor), 1.0, 0, 16, cache.cos_sin, "longrope short_mscale");
   expect_rows(scaled(c.long_factor), 1.25, 16, 64, cache.cos_sin, "longrope long_mscale");
+  c.short_mscale.reset();
+  c.long_mscale.reset();
+  c.attention_factor = 1.1;  // replaces sqrt(1 + ln s / ln original)
+  cache = ops::build_rotary_cache(c);
+  expect_rows(scaled(c.long_factor), 1.1, 16, 64, cache.cos_sin, "longrope attention_factor");
 }
 
 TEST(RotaryCacheErrors, NameTheFieldAndTheFix) {

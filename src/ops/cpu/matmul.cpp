@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <mutex>
 #include <string>
 
@@ -104,7 +103,7 @@ constexpr int64_t kColumnBlock = 16;
 // Runs fn(n0, n1) over column ranges of whole blocks on the pool, with at least `min_columns`
 // columns per chunk so that claiming a chunk costs little next to computing it.
 void for_column_chunks(int64_t N, int64_t min_columns,
-                       const std::function<void(int64_t, int64_t)>& fn) {
+                       RangeFunction fn) {
   const int64_t blocks = (N + kColumnBlock - 1) / kColumnBlock;
   const int64_t grain = std::max<int64_t>(1, min_columns / kColumnBlock);
   parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
