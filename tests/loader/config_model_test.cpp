@@ -5,29 +5,18 @@
 #include <filesystem>
 #include <functional>
 
+#include "common/expect_error.h"
 #include "pagoda/error.h"
 #include "pagoda/model_config.h"
 
 using namespace pagoda;
+using pagoda::testing::expect_error;
 
 namespace {
 
 ModelConfig load(std::string_view name, const ModelConfigOptions& options = {}) {
   const auto path = std::filesystem::path(PAGODA_FIXTURES_DIR) / "configs" / name;
   return ModelConfig::from_hf_config(HfConfig::from_file(path), options);
-}
-
-void expect_error(const std::function<void()>& fn, ErrorCode code,
-                  std::initializer_list<std::string_view> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (std::string_view part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "missing '" << part << "' in: " << e.what();
-  }
 }
 
 }  // namespace

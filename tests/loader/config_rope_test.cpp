@@ -5,10 +5,12 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "common/expect_error.h"
 #include "pagoda/error.h"
 #include "pagoda/model_config.h"
 
 using namespace pagoda;
+using pagoda::testing::expect_error;
 
 namespace {
 
@@ -19,19 +21,6 @@ ModelConfig with(std::string_view extra) {
     "num_hidden_layers": 2, "vocab_size": 100, "max_position_embeddings": 4096})");
   config.update(nlohmann::json::parse(extra));
   return ModelConfig::from_json_string(config.dump(), {}, "/m/config.json");
-}
-
-void expect_error(const std::function<void()>& fn, ErrorCode code,
-                  std::initializer_list<std::string_view> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "no error thrown";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    for (std::string_view part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "missing '" << part << "' in: " << e.what();
-  }
 }
 
 std::string factors(int n) {
