@@ -5,6 +5,10 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(dnnl REQUIRED)
+# PCRE2: Perl-compatible regular expressions with Unicode properties and lookahead (weight-name
+# mapping now, tokenizer pre-tokenizer patterns later).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 
 # OpenBLAS ships no CMake package on Debian; find its pthread variant directly.
 find_path(OPENBLAS_INCLUDE_DIR cblas.h

@@ -2,10 +2,10 @@
 # Installs Pagoda's build and test dependencies from Debian 12 packages. Safe to re-run.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build ccache git
+  build-essential cmake ninja-build ccache git pkg-config
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libdnnl-dev libopenblas-dev
+  libdnnl-dev libopenblas-dev libpcre2-dev
 )
 missing=()
 for p in "${packages[@]}"; do

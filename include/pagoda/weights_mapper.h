@@ -28,7 +28,7 @@ class WeightsMapper {
   WeightsMapper& prefix(std::string from, std::optional<std::string> to);
   WeightsMapper& suffix(std::string from, std::optional<std::string> to);
   WeightsMapper& substring(std::string from, std::optional<std::string> to);
-  // ECMAScript syntax; `to` may use $1.. for groups. Throws pagoda::Error for a bad pattern.
+  // Perl (PCRE2) syntax; `to` may use $1.. for groups. Throws pagoda::Error for a bad pattern.
   WeightsMapper& regex(const std::string& pattern, std::optional<std::string> to);
 
   // The mapped name, or nullopt when a rule drops it.

@@ -1,7 +1,6 @@
 #include "pagoda/weights_mapper.h"
 
-#include <regex>
-
+#include "core/regex.h"
 #include "pagoda/error.h"
 
 namespace pagoda {
@@ -12,8 +11,7 @@ struct WeightsMapper::Rules {
     std::optional<std::string> to;
   };
   struct Pattern {
-    std::string source;
-    std::regex re;
+    Regex re;
     std::optional<std::string> to;
   };
   std::vector<Plain> prefixes, suffixes, substrings;
@@ -38,12 +36,7 @@ WeightsMapper& WeightsMapper::substring(std::string from, std::optional<std::str
   return *this;
 }
 WeightsMapper& WeightsMapper::regex(const std::string& pattern, std::optional<std::string> to) {
-  try {
-    rules_->patterns.push_back({pattern, std::regex(pattern, std::regex::ECMAScript), std::move(to)});
-  } catch (const std::regex_error& e) {
-    throw_error(ErrorCode::InvalidArgument, "weights mapper pattern '" + pattern + "' is not a valid regex: " + e.what(),
-                "write the pattern in ECMAScript regex syntax");
-  }
+  rules_->patterns.push_back({Regex(pattern), std::move(to)});
   return *this;
 }
 
@@ -70,9 +63,9 @@ std::optional<std::string> WeightsMapper::apply(const std::string& name) const {
     }
   }
   for (const auto& r : rules_->patterns)
-    if (std::regex_search(out, r.re)) {
+    if (r.re.search(out)) {
       if (!r.to) return std::nullopt;
-      out = std::regex_replace(out, r.re, *r.to, std::regex_constants::format_first_only);
+      out = r.re.replace_first(out, *r.to);
       break;
     }
   return out;

@@ -25,12 +25,21 @@ TEST(WeightsMapper, NulloptDrops) {
   EXPECT_EQ(m.apply("model.embed_tokens.weight"), "model.embed_tokens.weight");
 }
 
+TEST(WeightsMapper, RegexGroupsAndLookahead) {
+  WeightsMapper m;
+  m.regex(R"(\.(\d+)\.(?=mlp))", ".block$1.");
+  EXPECT_EQ(m.apply("layers.7.mlp.w"), "layers.block7.mlp.w");
+  EXPECT_EQ(m.apply("layers.7.attn.w"), "layers.7.attn.w");  // lookahead fails: untouched
+}
+
 TEST(WeightsMapper, BadRegexIsAClearError) {
   WeightsMapper m;
   try {
     m.regex("(unclosed", "x");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("'(unclosed' is not a valid regex"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("'(unclosed' is not valid: missing closing parenthesis"),
+              std::string::npos)
+        << e.what();
   }
 }
