@@ -1,5 +1,5 @@
 // Renames checkpoint tensor names to the names of a model's parameters, as vLLM's WeightsMapper:
-// by prefix, suffix, substring or regular expression, in that order. Mapping a pattern to
+// by regular expression, substring, prefix and suffix, in that order. Mapping a pattern to
 // std::nullopt drops the tensor (e.g. rotary caches some checkpoints store).
 //
 //   WeightsMapper mapper;
@@ -23,8 +23,9 @@ class WeightsMapper {
   WeightsMapper(WeightsMapper&&) noexcept;
   WeightsMapper& operator=(WeightsMapper&&) noexcept;
 
-  // Each kind of rule applies at most once per name (the first matching rule of that kind), and
-  // kinds apply in the order prefix, suffix, substring, regex.
+  // Kinds apply in the order regex, substring, prefix, suffix (as vLLM); within a kind, every rule
+  // applies in the order added, each to the result of the previous one (a regex or substring
+  // rule replaces its first occurrence).
   WeightsMapper& prefix(std::string from, std::optional<std::string> to);
   WeightsMapper& suffix(std::string from, std::optional<std::string> to);
   WeightsMapper& substring(std::string from, std::optional<std::string> to);

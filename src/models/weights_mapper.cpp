@@ -41,32 +41,28 @@ WeightsMapper& WeightsMapper::regex(const std::string& pattern, std::optional<st
 }
 
 std::optional<std::string> WeightsMapper::apply(const std::string& name) const {
+  // vLLM's order: regex, substring, prefix, suffix; every matching rule applies in turn.
   std::string out = name;
+  for (const auto& r : rules_->patterns)
+    if (r.re.search(out)) {
+      if (!r.to) return std::nullopt;
+      out = r.re.replace_first(out, *r.to);
+    }
+  for (const auto& r : rules_->substrings) {
+    const size_t at = out.find(r.from);
+    if (at == std::string::npos) continue;
+    if (!r.to) return std::nullopt;
+    out.replace(at, r.from.size(), *r.to);
+  }
   for (const auto& r : rules_->prefixes)
     if (out.starts_with(r.from)) {
       if (!r.to) return std::nullopt;
       out = *r.to + out.substr(r.from.size());
-      break;
     }
   for (const auto& r : rules_->suffixes)
     if (out.ends_with(r.from)) {
       if (!r.to) return std::nullopt;
       out = out.substr(0, out.size() - r.from.size()) + *r.to;
-      break;
-    }
-  for (const auto& r : rules_->substrings) {
-    const size_t at = out.find(r.from);
-    if (at != std::string::npos) {
-      if (!r.to) return std::nullopt;
-      out.replace(at, r.from.size(), *r.to);
-      break;
-    }
-  }
-  for (const auto& r : rules_->patterns)
-    if (r.re.search(out)) {
-      if (!r.to) return std::nullopt;
-      out = r.re.replace_first(out, *r.to);
-      break;
     }
   return out;
 }

@@ -5,7 +5,7 @@
 
 using namespace pagoda;
 
-TEST(WeightsMapper, AppliesEachKindOnceInOrder) {
+TEST(WeightsMapper, AppliesKindsInVllmOrder) {
   WeightsMapper m;
   m.prefix("model.language_model.", "model.")
       .suffix(".gamma", ".weight")
@@ -15,6 +15,10 @@ TEST(WeightsMapper, AppliesEachKindOnceInOrder) {
   EXPECT_EQ(m.apply("model.layers.0.attention.q_proj.weight"), "model.layers.0.self_attn.q_proj.weight");
   EXPECT_EQ(m.apply("transformer.h.12.mlp.c_fc.weight"), "model.layers.12.mlp.c_fc.weight");
   EXPECT_EQ(m.apply("lm_head.weight"), "lm_head.weight");  // untouched
+  // Regex runs before prefix: the prefix rule sees the regex's output.
+  WeightsMapper chained;
+  chained.prefix("model.", "language_model.model.").regex(R"(^transformer\.)", "model.");
+  EXPECT_EQ(chained.apply("transformer.wte.weight"), "language_model.model.wte.weight");
 }
 
 TEST(WeightsMapper, NulloptDrops) {
