@@ -11,12 +11,15 @@
 #include <string>
 #include <utility>
 
+#include "pagoda/communicator.h"
 #include "pagoda/tensor.h"
 
 namespace pagoda {
 
-struct ModelConfig;    // pagoda/model_config.h
-struct ForwardContext;  // per-step batch metadata (attention), filled by the model runner
+struct ModelConfig;       // pagoda/model_config.h
+struct ForwardContext;    // pagoda/layers/attention.h: per-step batch layout, from the model runner
+class ParameterSet;       // pagoda/layers/parameter.h
+class AttentionRegistry;  // pagoda/layers/attention.h
 
 // What an architecture can do, known without constructing it or touching a GPU.
 struct ModelCapabilities {
@@ -33,11 +36,27 @@ struct ModelCapabilities {
   bool operator==(const ModelCapabilities&) const = default;
 };
 
-// What a model (and each of its modules) is constructed from.
+// What a model, and each of its layers, is constructed from. A model passes it down, extending
+// the prefix with child(): a layer registers its parameters as prefix + ".weight" and so on.
 struct ModelInitContext {
   const ModelConfig* config = nullptr;
   // The module's full state-dict name ("" for the top level, "model.layers.3.self_attn" deeper).
   std::string prefix;
+  // Tensor-parallel rank and size; every parallel layer shards by it.
+  ParallelState parallel = ParallelState::single();
+  // Where layers register their parameters (with weight loaders), and attention layers
+  // themselves; owned by whoever builds the model (the model runner, `pagoda check`, a test).
+  ParameterSet* parameters = nullptr;
+  AttentionRegistry* attention = nullptr;
+  // The dtype of parameters and activations.
+  DType dtype = DType::F32;
+
+  // The same context for the child module `name`: prefix "a.b" -> "a.b.name" ("" -> "name").
+  ModelInitContext child(std::string_view name) const {
+    ModelInitContext c = *this;
+    c.prefix = prefix.empty() ? std::string(name) : prefix + "." + std::string(name);
+    return c;
+  }
 };
 
 // A lazy sequence of checkpoint tensors (name, tensor), typically read-only views into mmapped
