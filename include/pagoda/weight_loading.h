@@ -52,9 +52,10 @@ struct WeightLoadResult {
 };
 
 // Feeds every checkpoint tensor to its parameter's loader. validate_only: loaders check shapes
-// and copy nothing (`pagoda check`).
+// and copy nothing (`pagoda check`). A loader's error is rethrown naming the checkpoint tensor,
+// unless `errors` is given: then it is recorded there and loading goes on (a full report).
 WeightLoadResult load_weights(ParameterSet& parameters, WeightIterator& weights, const WeightLoadingRules& rules,
-                              bool validate_only = false);
+                              bool validate_only = false, std::vector<std::string>* errors = nullptr);
 
 // Throws pagoda::Error listing, together, the parameters no checkpoint tensor filled and the
 // checkpoint tensors that matched no parameter, with their shapes.

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "cli/check_command.h"
 #include "cli/models_command.h"
 #include "pagoda/error.h"
 #include "pagoda/model_registry.h"
@@ -19,6 +20,9 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "print the version");
   auto* models = app.add_subcommand("models", "list the supported model architectures and their capabilities");
+  auto* check = app.add_subcommand("check", "check a model directory's checkpoint against its implementation");
+  std::string check_dir;
+  check->add_option("MODEL_DIR", check_dir, "a Hugging Face model directory")->required();
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -31,6 +35,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (models->parsed()) return pagoda::cli::run_models_command(registry);
+    if (check->parsed()) return pagoda::cli::run_check_command(check_dir);
     // No subcommand: the main job. Until a default model ships, it reports what this build can run.
     fmt::print("pagoda {}\n", pagoda::kVersion);
     return pagoda::cli::run_models_command(registry);

@@ -5,8 +5,12 @@
 
 namespace pagoda {
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+namespace {
+
+size_t distance(std::string_view a, std::string_view b, bool ignore_case) {
+  auto lower = [ignore_case](char c) {
+    return ignore_case ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+  };
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -20,14 +24,21 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 
+}  // namespace
+
+size_t edit_distance(std::string_view a, std::string_view b) { return distance(a, b, true); }
+
 std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates) {
   const size_t limit = std::max<size_t>(3, name.size() / 3);
   std::string best;
-  size_t best_distance = limit + 1;
+  size_t best_distance = limit + 1, best_exact = 0;
   for (const auto& c : candidates) {
     const size_t d = edit_distance(name, c);
-    if (d < best_distance) {
+    // Ties (LlamaForCausalLM vs LLaMAForCausalLM) go to the one closer in case too.
+    const size_t exact = distance(name, c, false);
+    if (d < best_distance || (d == best_distance && exact < best_exact)) {
       best_distance = d;
+      best_exact = exact;
       best = c;
     }
   }

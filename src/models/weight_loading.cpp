@@ -18,7 +18,7 @@ bool skipped(const std::string& name, const WeightLoadingRules& rules) {
 }  // namespace
 
 WeightLoadResult load_weights(ParameterSet& parameters, WeightIterator& weights, const WeightLoadingRules& rules,
-                              bool validate_only) {
+                              bool validate_only, std::vector<std::string>* errors) {
   WeightLoadResult result;
   while (auto item = weights.next()) {
     auto& [original, tensor] = *item;
@@ -48,10 +48,13 @@ WeightLoadResult load_weights(ParameterSet& parameters, WeightIterator& weights,
       param->loader(param->data, tensor, shard_id, validate_only);
     } catch (const Error& e) {
       // Name the checkpoint tensor and the parameter: the loader only knows its own side.
-      throw Error(e.code(),
+      Error named(e.code(),
                   fmt::format("loading checkpoint tensor '{}' into parameter '{}'{}: {}", original, param_name,
                               shard_id.empty() ? "" : fmt::format(" (shard '{}')", shard_id), e.problem()),
                   e.fix());
+      if (!errors) throw named;
+      errors->push_back(named.problem());
+      continue;
     }
     result.loaded.insert(param_name);
   }

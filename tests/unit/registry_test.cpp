@@ -165,4 +165,5 @@ TEST(NearestName, EditDistance) {
   EXPECT_EQ(edit_distance("ABC", "abc"), 0u);
   EXPECT_EQ(nearest_name("Qwen3ForCausalLM", {"Qwen2ForCausalLM", "LlamaForCausalLM"}), "Qwen2ForCausalLM");
   EXPECT_EQ(nearest_name("Bert", {"LlamaForCausalLM"}), "");
+  EXPECT_EQ(nearest_name("LlamaForCausalLMM", {"LLaMAForCausalLM", "LlamaForCausalLM"}), "LlamaForCausalLM");
 }
