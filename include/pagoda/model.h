@@ -13,12 +13,12 @@
 
 #include "pagoda/communicator.h"
 #include "pagoda/tensor.h"
+#include "pagoda/weight_loading.h"
 
 namespace pagoda {
 
 struct ModelConfig;       // pagoda/model_config.h
 struct ForwardContext;    // pagoda/layers/attention.h: per-step batch layout, from the model runner
-class ParameterSet;       // pagoda/layers/parameter.h
 class AttentionRegistry;  // pagoda/layers/attention.h
 
 // What an architecture can do, known without constructing it or touching a GPU.
@@ -59,17 +59,11 @@ struct ModelInitContext {
   }
 };
 
-// A lazy sequence of checkpoint tensors (name, tensor), typically read-only views into mmapped
-// safetensors files.
-class WeightIterator {
- public:
-  virtual ~WeightIterator() = default;
-  // The next tensor, or nullopt at the end.
-  virtual std::optional<std::pair<std::string, Tensor>> next() = 0;
-};
-
 class Model {
  public:
+  Model() = default;
+  // Remembers the ParameterSet the model's layers register into, for the default load_weights.
+  explicit Model(const ModelInitContext& context) : parameters_(context.parameters) {}
   virtual ~Model() = default;
   // Token embeddings for input_ids [num_tokens] -> [num_tokens, hidden].
   virtual Tensor embed_input_ids(const Tensor& input_ids) = 0;
@@ -77,8 +71,15 @@ class Model {
   virtual Tensor forward(const Tensor& input_ids, const Tensor& positions, ForwardContext& context) = 0;
   // Logits [rows, vocab] for the given hidden-state rows.
   virtual Tensor compute_logits(const Tensor& hidden_states) = 0;
-  // Consumes checkpoint tensors; returns the names of the parameters it loaded.
-  virtual std::set<std::string> load_weights(WeightIterator& weights) = 0;
+  // How checkpoint names reach parameters (stacked q/k/v and gate/up, renames, skips).
+  virtual WeightLoadingRules weight_loading_rules() const { return {}; }
+  // Consumes checkpoint tensors; returns the names of the parameters it loaded. The default feeds
+  // every tensor to its parameter by weight_loading_rules() and then checks strictly that no
+  // parameter is missing and no tensor is left over (pagoda::Error listing both).
+  virtual std::set<std::string> load_weights(WeightIterator& weights);
+
+ protected:
+  ParameterSet* parameters_ = nullptr;
 };
 
 }  // namespace pagoda

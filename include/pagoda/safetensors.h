@@ -36,6 +36,7 @@
 
 #include "pagoda/dtype.h"
 #include "pagoda/tensor.h"
+#include "pagoda/weight_loading.h"
 
 namespace pagoda {
 
@@ -211,5 +212,19 @@ void write_safetensors(const std::filesystem::path& path, std::span<const NamedT
 std::vector<std::string> write_sharded_safetensors(
     const std::filesystem::path& directory, std::span<const std::vector<NamedTensor>> shards,
     const std::map<std::string, std::string>& metadata = {});
+
+// A WeightIterator over a safetensors checkpoint, in file order.
+class CheckpointWeights : public WeightIterator {
+ public:
+  explicit CheckpointWeights(const SafetensorsCheckpoint& checkpoint) : checkpoint_(checkpoint) {}
+  std::optional<std::pair<std::string, Tensor>> next() override {
+    if (index_ >= checkpoint_.size()) return std::nullopt;
+    return checkpoint_.at(index_++);
+  }
+
+ private:
+  const SafetensorsCheckpoint& checkpoint_;
+  size_t index_ = 0;
+};
 
 }  // namespace pagoda
