@@ -31,8 +31,8 @@ install(EXPORT pagodaTargets
 
 # Read from the header so that the package cannot disagree with the code.
 file(STRINGS ${PROJECT_SOURCE_DIR}/include/pagoda/plugin.h PAGODA_ABI_LINE
-     REGEX "kPluginAbiVersion = [0-9]+;")
-string(REGEX MATCH "kPluginAbiVersion = ([0-9]+);" PAGODA_ABI_MATCH "${PAGODA_ABI_LINE}")
+     REGEX "kPluginAbiVersion = [0-9]+")
+string(REGEX MATCH "kPluginAbiVersion = ([0-9]+)" PAGODA_ABI_MATCH "${PAGODA_ABI_LINE}")
 set(PAGODA_PLUGIN_ABI_VERSION "${CMAKE_MATCH_1}")
 if(NOT PAGODA_PLUGIN_ABI_VERSION)
   message(FATAL_ERROR "cannot read kPluginAbiVersion from include/pagoda/plugin.h")

@@ -3,10 +3,8 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <string_view>
 
 #include "pagoda/error.h"
-#include "pagoda/layers/parameter.h"
 
 namespace example {
 namespace {
@@ -27,19 +25,6 @@ int64_t intermediate_size_of(const ModelConfig& config) {
                "add the MLP width (\"intermediate_size\": N) to config.json");
   return *config.intermediate_size;
 }
-
-// Checkpoints store q/k/v and gate/up as separate tensors; this model fuses each group into one
-// parameter, whose loader places the tensor by shard id.
-struct StackedParameter {
-  std::string_view fused;       // the parameter's name part
-  std::string_view checkpoint;  // the checkpoint tensor's name part
-  std::string_view shard_id;
-};
-constexpr StackedParameter kStackedParameters[] = {
-    {".qkv_proj.", ".q_proj.", "q"},         {".qkv_proj.", ".k_proj.", "k"},
-    {".qkv_proj.", ".v_proj.", "v"},         {".gate_up_proj.", ".gate_proj.", "0"},
-    {".gate_up_proj.", ".up_proj.", "1"},
-};
 
 pagoda::ParallelLMHead make_lm_head(const ModelInitContext& ctx, const ModelConfig& config,
                                     const pagoda::VocabParallelEmbedding& embed_tokens) {
@@ -124,14 +109,11 @@ Tensor ExampleModel::forward(const Tensor& input_ids, const Tensor& positions,
 }
 
 ExampleForCausalLM::ExampleForCausalLM(const ModelInitContext& ctx)
-    : config_(config_of(ctx)),
-      parameters_(*ctx.parameters),
+    : pagoda::Model(ctx),
+      config_(config_of(ctx)),
       model_(ctx.child("model"), config_),
       lm_head_(make_lm_head(ctx.child("lm_head"), config_, model_.embed_tokens())),
-      logits_processor_(ctx, config_.vocab_size) {
-  // Some checkpoints carry the rotary inverse frequencies as tensors; they are recomputed here.
-  checkpoint_names_.suffix(".rotary_emb.inv_freq", std::nullopt);
-}
+      logits_processor_(ctx, config_.vocab_size) {}
 
 Tensor ExampleForCausalLM::embed_input_ids(const Tensor& input_ids) {
   return model_.embed_tokens().forward(input_ids);
@@ -146,44 +128,19 @@ Tensor ExampleForCausalLM::compute_logits(const Tensor& hidden_states) {
   return logits_processor_.forward(lm_head_, hidden_states);
 }
 
-std::set<std::string> ExampleForCausalLM::load_weights(pagoda::WeightIterator& weights) {
-  std::set<std::string> loaded;
-  std::vector<std::string> unexpected;
-  while (auto item = weights.next()) {
-    const auto& [checkpoint_name, tensor] = *item;
-    auto name = checkpoint_names_.apply(checkpoint_name);
-    if (!name) continue;
-    // Tied embeddings: the head is the embedding, which loads from model.embed_tokens.weight.
-    if (lm_head_.tied() && name->starts_with("lm_head.")) continue;
-    std::string_view shard_id;
-    for (const auto& stacked : kStackedParameters) {
-      const size_t at = name->find(stacked.checkpoint);
-      if (at == std::string::npos) continue;
-      name->replace(at, stacked.checkpoint.size(), stacked.fused);
-      shard_id = stacked.shard_id;
-      break;
-    }
-    pagoda::Parameter* parameter = parameters_.find(*name);
-    if (parameter == nullptr) {
-      unexpected.push_back(checkpoint_name);
-      continue;
-    }
-    parameter->loader(parameter->data, tensor, shard_id, /*validate_only=*/false);
-    loaded.insert(*name);
-  }
-  if (!unexpected.empty()) {
-    std::vector<std::string> missing;
-    for (const auto& name : parameters_.names())
-      if (!loaded.contains(name)) missing.push_back(name);
-    pagoda::throw_error(
-        pagoda::ErrorCode::NotFound,
-        fmt::format("ExampleForCausalLM has no parameter for checkpoint tensors [{}]; parameters "
-                    "not loaded: [{}]",
-                    fmt::join(unexpected, ", "), fmt::join(missing, ", ")),
-        "check that the checkpoint is a Llama-style model (model.layers.N.self_attn.q_proj, ...) "
-        "and that config.json matches it");
-  }
-  return loaded;
+pagoda::WeightLoadingRules ExampleForCausalLM::weight_loading_rules() const {
+  pagoda::WeightLoadingRules rules;
+  // The checkpoint stores q/k/v and gate/up as separate tensors; the model fuses each group into
+  // one parameter whose loader places a tensor by its shard id.
+  rules.stacked = {
+      {".qkv_proj", ".q_proj", "q"},         {".qkv_proj", ".k_proj", "k"},
+      {".qkv_proj", ".v_proj", "v"},         {".gate_up_proj", ".gate_proj", "0"},
+      {".gate_up_proj", ".up_proj", "1"},
+  };
+  // Tied embeddings: the head is the embedding, loaded from model.embed_tokens.weight; a copy of
+  // lm_head.weight in the checkpoint is not a parameter of this model.
+  if (lm_head_.tied()) rules.skip_prefixes.push_back("lm_head.");
+  return rules;
 }
 
 }  // namespace example

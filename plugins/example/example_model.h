@@ -7,8 +7,6 @@
 #pragma once
 
 #include <memory>
-#include <set>
-#include <string>
 #include <vector>
 
 #include "pagoda/layers/activation.h"
@@ -20,7 +18,6 @@
 #include "pagoda/layers/vocab_embedding.h"
 #include "pagoda/model.h"
 #include "pagoda/model_config.h"
-#include "pagoda/weights_mapper.h"
 
 namespace example {
 
@@ -92,15 +89,15 @@ class ExampleForCausalLM : public pagoda::Model {
   Tensor forward(const Tensor& input_ids, const Tensor& positions,
                  ForwardContext& context) override;
   Tensor compute_logits(const Tensor& hidden_states) override;
-  std::set<std::string> load_weights(pagoda::WeightIterator& weights) override;
+  // How checkpoint tensors reach the parameters; Model::load_weights does the loading and the
+  // strict check (no parameter missing, no tensor left over).
+  pagoda::WeightLoadingRules weight_loading_rules() const override;
 
  private:
   const ModelConfig& config_;
-  pagoda::ParameterSet& parameters_;
   ExampleModel model_;
   pagoda::ParallelLMHead lm_head_;
   pagoda::LogitsProcessor logits_processor_;
-  pagoda::WeightsMapper checkpoint_names_;
 };
 
 }  // namespace example
