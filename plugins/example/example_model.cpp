@@ -103,8 +103,10 @@ Tensor ExampleModel::forward(const Tensor& input_ids, const Tensor& positions,
   Tensor hidden = embed_tokens_.forward(input_ids);
   Tensor residual;
   for (const auto& layer : layers_) layer->forward(positions, hidden, residual, context);
-  if (residual.defined()) norm_.forward(hidden, residual);
-  else hidden = norm_.forward(hidden);  // a config with zero layers
+  if (residual.defined())
+    norm_.forward(hidden, residual);
+  else
+    hidden = norm_.forward(hidden);  // a config with zero layers
   return hidden;
 }
 
@@ -133,8 +135,8 @@ pagoda::WeightLoadingRules ExampleForCausalLM::weight_loading_rules() const {
   // The checkpoint stores q/k/v and gate/up as separate tensors; the model fuses each group into
   // one parameter whose loader places a tensor by its shard id.
   rules.stacked = {
-      {".qkv_proj", ".q_proj", "q"},         {".qkv_proj", ".k_proj", "k"},
-      {".qkv_proj", ".v_proj", "v"},         {".gate_up_proj", ".gate_proj", "0"},
+      {".qkv_proj", ".q_proj", "q"},      {".qkv_proj", ".k_proj", "k"},
+      {".qkv_proj", ".v_proj", "v"},      {".gate_up_proj", ".gate_proj", "0"},
       {".gate_up_proj", ".up_proj", "1"},
   };
   // Tied embeddings: the head is the embedding, loaded from model.embed_tokens.weight; a copy of

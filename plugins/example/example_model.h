@@ -42,7 +42,8 @@ class ExampleMLP {
 class ExampleAttention {
  public:
   ExampleAttention(const ModelInitContext& ctx, const ModelConfig& config);
-  Tensor forward(const Tensor& positions, const Tensor& hidden, const ForwardContext& context) const;
+  Tensor forward(const Tensor& positions, const Tensor& hidden,
+                 const ForwardContext& context) const;
 
  private:
   pagoda::QKVParallelLinear qkv_proj_;
