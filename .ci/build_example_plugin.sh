@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds plugins/example the way an out-of-tree project would: installs the release build into a
+# temporary prefix, configures the plugin against that prefix only (find_package(pagoda)), and
+# checks that the installed `pagoda` lists both of the plugin's architectures, the lazy one as
+# "(lazy)". Exits non-zero on any failure. Usage: .ci/build_example_plugin.sh [build-dir]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${1:-build/release}
+if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+  echo "CI: $build_dir is not configured; configuring the release preset" >&2
+  cmake --preset release
+fi
+cmake --build "$build_dir"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+prefix=$work/prefix
+
+cmake --install "$build_dir" --prefix "$prefix"
+# The plugin sees nothing of the source tree: only the installed package.
+cmake -S plugins/example -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_PACKAGE_NO_SYSTEM_PACKAGE_REGISTRY=ON
+cmake --build "$work/build"
+
+plugin=$work/build/libpagoda_example_plugin.so
+if ! listing=$("$prefix/bin/pagoda" --plugin "$plugin" models); then
+  echo "CI: \`pagoda --plugin $plugin models\` failed" >&2
+  exit 1
+fi
+echo "$listing"
+
+# `pagoda models` prints "<architecture>  <capabilities>[ (lazy)]".
+fail=0
+if ! grep -Eq '^ExampleForCausalLM +generate$' <<<"$listing"; then
+  echo "CI: ExampleForCausalLM is not listed as an eager text-generation model" >&2
+  fail=1
+fi
+if ! grep -Eq '^ExampleLazyForCausalLM +generate \(lazy\)$' <<<"$listing"; then
+  echo "CI: ExampleLazyForCausalLM is not listed as a lazy text-generation model" >&2
+  fail=1
+fi
+if [ "$fail" -ne 0 ]; then exit 1; fi
+echo "CI: example plugin built against the installed package; both architectures registered"
