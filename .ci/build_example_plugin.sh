@@ -41,4 +41,17 @@ if ! grep -Eq '^ExampleLazyForCausalLM +generate \(lazy\)$' <<<"$listing"; then
   fail=1
 fi
 if [ "$fail" -ne 0 ]; then exit 1; fi
-echo "CI: example plugin built against the installed package; both architectures registered"
+
+# The plugin's model is real: the tiny Llama fixture, relabelled for each of its architectures,
+# passes `pagoda check` through it (eagerly registered, then lazily loaded).
+for arch in ExampleForCausalLM ExampleLazyForCausalLM; do
+  model=$work/model-$arch
+  mkdir -p "$model"
+  cp tests/fixtures/hf/llama/model.safetensors "$model/"
+  sed "s/\"LlamaForCausalLM\"/\"$arch\"/" tests/fixtures/hf/llama/config.json > "$model/config.json"
+  if ! "$prefix/bin/pagoda" --plugin "$plugin" check "$model"; then
+    echo "CI: the plugin's $arch does not accept the Llama fixture checkpoint" >&2
+    exit 1
+  fi
+done
+echo "CI: example plugin built against the installed package; both architectures registered and checked"
