@@ -42,14 +42,16 @@ int64_t position_at(const Tensor& positions, int64_t i) {
 std::shared_ptr<const RotaryEmbedding> RotaryEmbedding::get(const RopeConfig& config) {
   // Built once per distinct config and kept for the life of the process, as vLLM's _ROPE_DICT.
   // The lock is held while building so that two threads asking for one config build it once.
+  // The map is never destroyed: its tensors' storage refers to the CPU allocator, another static,
+  // which may already be gone when static destructors run.
   static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<const RotaryEmbedding>> cache;
+  static auto* cache = new std::map<std::string, std::shared_ptr<const RotaryEmbedding>>();
   const std::string key = cache_key(config);
   std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+  auto it = cache->find(key);
+  if (it != cache->end()) return it->second;
   auto rope = std::make_shared<const RotaryEmbedding>(config);
-  cache.emplace(key, rope);
+  cache->emplace(key, rope);
   return rope;
 }
 
