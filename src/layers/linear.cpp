@@ -53,13 +53,14 @@ void load_part(const std::string& name, const RowPart& part, Tensor& param, cons
 // unfused parameter; otherwise the shard id names the part, and "" means all parts fused on disk,
 // concatenated in order.
 WeightLoader row_sharded_loader(std::string name, std::vector<RowPart> parts) {
-  return [name = std::move(name), parts = std::move(parts)](Tensor& param, const Tensor& loaded,
-                                                            std::string_view shard_id, bool validate_only) {
+  return [name = std::move(name), parts = std::move(parts)](
+             Tensor& param, const Tensor& loaded, std::string_view shard_id, bool validate_only) {
     check_loaded_dtype(name, loaded);
     const bool fused = !(parts.size() == 1 && parts[0].id.empty());
     if (!fused) {
       PAGODA_CHECK(shard_id.empty(), InvalidArgument,
-                   fmt::format("parameter '{}' is not fused, but a '{}' shard was given for it", name, shard_id),
+                   fmt::format("parameter '{}' is not fused, but a '{}' shard was given for it",
+                               name, shard_id),
                    "map the checkpoint tensor to this parameter without a shard id");
       load_part(name, parts[0], param, loaded, validate_only, "");
       return;
@@ -80,11 +81,14 @@ WeightLoader row_sharded_loader(std::string name, std::vector<RowPart> parts) {
       return;
     }
     for (const RowPart& p : parts)
-      if (p.id == shard_id) return load_part(name, p, param, loaded, validate_only, fmt::format("shard '{}'", p.id));
-    throw_error(ErrorCode::InvalidArgument,
-                fmt::format("parameter '{}' has no shard '{}'; its shards are {} (or '' for all of them fused)",
-                            name, shard_id, part_ids(parts)),
-                "map the checkpoint tensor to one of the parameter's shard ids");
+      if (p.id == shard_id)
+        return load_part(name, p, param, loaded, validate_only, fmt::format("shard '{}'", p.id));
+    throw_error(
+        ErrorCode::InvalidArgument,
+        fmt::format(
+            "parameter '{}' has no shard '{}'; its shards are {} (or '' for all of them fused)",
+            name, shard_id, part_ids(parts)),
+        "map the checkpoint tensor to one of the parameter's shard ids");
   };
 }
 
@@ -96,18 +100,20 @@ WeightLoader replicated_loader(std::string name, int64_t rows) {
 // This rank's share of rows of a tensor split evenly over tp ranks.
 WeightLoader column_loader(std::string name, int64_t rows, const ParallelState& ps) {
   const int64_t per_rank = rows / ps.tp_size;
-  return row_sharded_loader(std::move(name), {RowPart{"", rows, ps.tp_rank * per_rank, 0, per_rank}});
+  return row_sharded_loader(std::move(name),
+                            {RowPart{"", rows, ps.tp_rank * per_rank, 0, per_rank}});
 }
 
 // RowParallelLinear's weight: this rank's columns [rank*in/tp, (rank+1)*in/tp).
 WeightLoader input_sharded_loader(std::string name, int64_t input_size, const ParallelState& ps) {
   const int64_t per_rank = input_size / ps.tp_size;
   const int64_t start = ps.tp_rank * per_rank;
-  return [name = std::move(name), input_size, per_rank, start](Tensor& param, const Tensor& loaded,
-                                                               std::string_view shard_id, bool validate_only) {
+  return [name = std::move(name), input_size, per_rank, start](
+             Tensor& param, const Tensor& loaded, std::string_view shard_id, bool validate_only) {
     check_loaded_dtype(name, loaded);
     PAGODA_CHECK(shard_id.empty(), InvalidArgument,
-                 fmt::format("parameter '{}' is not fused, but a '{}' shard was given for it", name, shard_id),
+                 fmt::format("parameter '{}' is not fused, but a '{}' shard was given for it", name,
+                             shard_id),
                  "map the checkpoint tensor to this parameter without a shard id");
     check_loaded_shape(name, Shape{param.size(0), input_size}, loaded);
     if (validate_only) return;
@@ -115,17 +121,24 @@ WeightLoader input_sharded_loader(std::string name, int64_t input_size, const Pa
   };
 }
 
-std::string weight_name(const std::string& prefix) { return prefix + ".weight"; }
-std::string bias_name(const std::string& prefix) { return prefix + ".bias"; }
+std::string weight_name(const std::string& prefix) {
+  return prefix + ".weight";
+}
+std::string bias_name(const std::string& prefix) {
+  return prefix + ".bias";
+}
 
 int tp_size(const ModelInitContext& ctx) {
-  PAGODA_CHECK(ctx.parallel.tp_size >= 1, InvalidArgument,
-               fmt::format("layer '{}': tensor-parallel size {}", ctx.prefix, ctx.parallel.tp_size),
-               "build the parallel state with ParallelState::single() or ParallelState::from(communicator)");
+  PAGODA_CHECK(
+      ctx.parallel.tp_size >= 1, InvalidArgument,
+      fmt::format("layer '{}': tensor-parallel size {}", ctx.prefix, ctx.parallel.tp_size),
+      "build the parallel state with ParallelState::single() or ParallelState::from(communicator)");
   return ctx.parallel.tp_size;
 }
 
-int64_t sum(const std::vector<int64_t>& v) { return std::accumulate(v.begin(), v.end(), int64_t{0}); }
+int64_t sum(const std::vector<int64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), int64_t{0});
+}
 
 }  // namespace
 
@@ -141,8 +154,8 @@ LinearBase::LinearBase(const ModelInitContext& ctx, int64_t input_size, int64_t 
       output_per_rank_(output_per_rank) {
   check_init_context(ctx, "linear layer");
   PAGODA_CHECK(input_size > 0 && output_size > 0, InvalidArgument,
-               fmt::format("linear layer '{}' of input size {} and output size {}", prefix_, input_size,
-                           output_size),
+               fmt::format("linear layer '{}' of input size {} and output size {}", prefix_,
+                           input_size, output_size),
                "check the sizes in config.json; both must be positive");
 }
 
@@ -157,21 +170,24 @@ void LinearBase::create_weights(bool bias, WeightLoader weight_loader, WeightLoa
 }
 
 Tensor LinearBase::apply(const Tensor& x, bool add_bias) const {
-  PAGODA_CHECK(x.defined() && x.dim() == 2 && x.size(1) == input_per_rank_, InvalidArgument,
-               fmt::format("linear layer '{}' was given input {}; expected [tokens, {}]", prefix_,
-                           x.defined() ? x.to_string() : std::string("(undefined)"), input_per_rank_),
-               "pass this rank's [tokens, input_size_per_partition] activations");
+  PAGODA_CHECK(
+      x.defined() && x.dim() == 2 && x.size(1) == input_per_rank_, InvalidArgument,
+      fmt::format("linear layer '{}' was given input {}; expected [tokens, {}]", prefix_,
+                  x.defined() ? x.to_string() : std::string("(undefined)"), input_per_rank_),
+      "pass this rank's [tokens, input_size_per_partition] activations");
   Tensor out = Tensor::empty({x.size(0), output_per_rank_}, ctx_.dtype, x.device());
   ops::matmul(x, weight_, add_bias ? bias_ : Tensor(), out);
   return out;
 }
 
-Tensor LinearBase::forward(const Tensor& x) const { return apply(x, true); }
+Tensor LinearBase::forward(const Tensor& x) const {
+  return apply(x, true);
+}
 
 // ------------------------------------------------------------------------- ReplicatedLinear
 
-ReplicatedLinear::ReplicatedLinear(const ModelInitContext& ctx, int64_t input_size, int64_t output_size,
-                                   bool bias)
+ReplicatedLinear::ReplicatedLinear(const ModelInitContext& ctx, int64_t input_size,
+                                   int64_t output_size, bool bias)
     : LinearBase(ctx, input_size, output_size, input_size, output_size) {
   create_weights(bias, replicated_loader(weight_name(prefix_), output_size),
                  replicated_loader(bias_name(prefix_), output_size), output_size);
@@ -179,12 +195,12 @@ ReplicatedLinear::ReplicatedLinear(const ModelInitContext& ctx, int64_t input_si
 
 // --------------------------------------------------------------------- ColumnParallelLinear
 
-ColumnParallelLinear::ColumnParallelLinear(const ModelInitContext& ctx, int64_t input_size, int64_t output_size,
-                                           int64_t output_per_rank)
+ColumnParallelLinear::ColumnParallelLinear(const ModelInitContext& ctx, int64_t input_size,
+                                           int64_t output_size, int64_t output_per_rank)
     : LinearBase(ctx, input_size, output_size, input_size, output_per_rank) {}
 
-ColumnParallelLinear::ColumnParallelLinear(const ModelInitContext& ctx, int64_t input_size, int64_t output_size,
-                                           bool bias, bool gather_output)
+ColumnParallelLinear::ColumnParallelLinear(const ModelInitContext& ctx, int64_t input_size,
+                                           int64_t output_size, bool bias, bool gather_output)
     : ColumnParallelLinear(ctx, input_size, output_size,
                            divide_for_tp(output_size, tp_size(ctx), "output_size", ctx.prefix)) {
   gather_output_ = gather_output;
@@ -210,8 +226,8 @@ int64_t merged_per_rank(const std::vector<int64_t>& sizes, const ModelInitContex
                "pass the output size of every fused projection");
   int64_t per_rank = 0;
   for (size_t i = 0; i < sizes.size(); ++i)
-    per_rank += divide_for_tp(sizes[i], tp_size(ctx), fmt::format("output size {} (part {})", sizes[i], i),
-                              ctx.prefix);
+    per_rank += divide_for_tp(sizes[i], tp_size(ctx),
+                              fmt::format("output size {} (part {})", sizes[i], i), ctx.prefix);
   return per_rank;
 }
 
@@ -228,7 +244,8 @@ std::vector<RowPart> merged_parts(const std::vector<int64_t>& sizes, const Paral
 
 }  // namespace
 
-MergedColumnParallelLinear::MergedColumnParallelLinear(const ModelInitContext& ctx, int64_t input_size,
+MergedColumnParallelLinear::MergedColumnParallelLinear(const ModelInitContext& ctx,
+                                                       int64_t input_size,
                                                        std::vector<int64_t> output_sizes, bool bias)
     : ColumnParallelLinear(ctx, input_size, sum(output_sizes), merged_per_rank(output_sizes, ctx)),
       output_sizes_(std::move(output_sizes)) {
@@ -246,20 +263,22 @@ struct QkvHeads {
   int64_t q, kv, replicas;
 };
 
-QkvHeads qkv_heads(const ModelInitContext& ctx, int64_t head_size, int64_t total_heads, int64_t total_kv_heads) {
+QkvHeads qkv_heads(const ModelInitContext& ctx, int64_t head_size, int64_t total_heads,
+                   int64_t total_kv_heads) {
   const int tp = tp_size(ctx);
   PAGODA_CHECK(head_size > 0 && total_heads > 0 && total_kv_heads > 0, InvalidArgument,
-               fmt::format("QKV layer '{}' with head size {}, {} heads and {} kv heads", ctx.prefix, head_size,
-                           total_heads, total_kv_heads),
+               fmt::format("QKV layer '{}' with head size {}, {} heads and {} kv heads", ctx.prefix,
+                           head_size, total_heads, total_kv_heads),
                "check head_dim, num_attention_heads and num_key_value_heads in config.json");
   const int64_t q = divide_for_tp(total_heads, tp, "the number of attention heads", ctx.prefix);
   if (tp >= total_kv_heads) {
     // Fewer kv heads than ranks: each rank holds one kv head, shared by tp / kv_heads ranks.
-    PAGODA_CHECK(tp % total_kv_heads == 0, InvalidArgument,
-                 fmt::format("layer '{}': the tensor-parallel size {} is not a multiple of the {} key/value "
-                             "heads, so they cannot be replicated evenly",
-                             ctx.prefix, tp, total_kv_heads),
-                 "choose a tensor-parallel size that is a multiple or a divisor of num_key_value_heads");
+    PAGODA_CHECK(
+        tp % total_kv_heads == 0, InvalidArgument,
+        fmt::format("layer '{}': the tensor-parallel size {} is not a multiple of the {} key/value "
+                    "heads, so they cannot be replicated evenly",
+                    ctx.prefix, tp, total_kv_heads),
+        "choose a tensor-parallel size that is a multiple or a divisor of num_key_value_heads");
     return {q, 1, tp / total_kv_heads};
   }
   return {q, divide_for_tp(total_kv_heads, tp, "the number of key/value heads", ctx.prefix), 1};
@@ -277,11 +296,13 @@ std::vector<RowPart> qkv_parts(const ParallelState& ps, int64_t head_size, int64
 
 }  // namespace
 
-QKVParallelLinear::QKVParallelLinear(const ModelInitContext& ctx, int64_t hidden_size, int64_t head_size,
-                                     int64_t total_num_heads, int64_t total_num_kv_heads, bool bias)
+QKVParallelLinear::QKVParallelLinear(const ModelInitContext& ctx, int64_t hidden_size,
+                                     int64_t head_size, int64_t total_num_heads,
+                                     int64_t total_num_kv_heads, bool bias)
     : ColumnParallelLinear(ctx, hidden_size, (total_num_heads + 2 * total_num_kv_heads) * head_size,
                            [&] {
-                             const QkvHeads h = qkv_heads(ctx, head_size, total_num_heads, total_num_kv_heads);
+                             const QkvHeads h =
+                                 qkv_heads(ctx, head_size, total_num_heads, total_num_kv_heads);
                              return (h.q + 2 * h.kv) * head_size;
                            }()),
       head_size_(head_size),
@@ -290,17 +311,19 @@ QKVParallelLinear::QKVParallelLinear(const ModelInitContext& ctx, int64_t hidden
   const QkvHeads h = qkv_heads(ctx, head_size, total_num_heads, total_num_kv_heads);
   num_heads_ = h.q;
   num_kv_heads_ = h.kv;
-  const std::vector<RowPart> parts = qkv_parts(ctx.parallel, head_size, total_num_heads, total_num_kv_heads, h);
+  const std::vector<RowPart> parts =
+      qkv_parts(ctx.parallel, head_size, total_num_heads, total_num_kv_heads, h);
   create_weights(bias, row_sharded_loader(weight_name(prefix_), parts),
                  row_sharded_loader(bias_name(prefix_), parts), output_per_rank_);
 }
 
 // ------------------------------------------------------------------------ RowParallelLinear
 
-RowParallelLinear::RowParallelLinear(const ModelInitContext& ctx, int64_t input_size, int64_t output_size,
-                                     bool bias, bool input_is_parallel, bool reduce_results)
-    : LinearBase(ctx, input_size, output_size, divide_for_tp(input_size, tp_size(ctx), "input_size", ctx.prefix),
-                 output_size),
+RowParallelLinear::RowParallelLinear(const ModelInitContext& ctx, int64_t input_size,
+                                     int64_t output_size, bool bias, bool input_is_parallel,
+                                     bool reduce_results)
+    : LinearBase(ctx, input_size, output_size,
+                 divide_for_tp(input_size, tp_size(ctx), "input_size", ctx.prefix), output_size),
       input_is_parallel_(input_is_parallel),
       reduce_results_(reduce_results) {
   // The bias is the whole [output_size] on every rank: it is added once, after the reduction.
@@ -311,11 +334,12 @@ RowParallelLinear::RowParallelLinear(const ModelInitContext& ctx, int64_t input_
 Tensor RowParallelLinear::forward(const Tensor& x) const {
   Tensor local_x = x;
   if (!input_is_parallel_) {
-    PAGODA_CHECK(x.defined() && x.dim() == 2 && x.size(1) == input_size_, InvalidArgument,
-                 fmt::format("row-parallel layer '{}' (input not parallel) was given input {}; expected "
-                             "[tokens, {}]",
-                             prefix_, x.defined() ? x.to_string() : std::string("(undefined)"), input_size_),
-                 "pass the whole [tokens, input_size] activations");
+    PAGODA_CHECK(
+        x.defined() && x.dim() == 2 && x.size(1) == input_size_, InvalidArgument,
+        fmt::format("row-parallel layer '{}' (input not parallel) was given input {}; expected "
+                    "[tokens, {}]",
+                    prefix_, x.defined() ? x.to_string() : std::string("(undefined)"), input_size_),
+        "pass the whole [tokens, input_size] activations");
     const int64_t start = ctx_.parallel.tp_rank * input_per_rank_;
     local_x = x.slice(1, start, start + input_per_rank_);
   }
@@ -327,8 +351,9 @@ Tensor RowParallelLinear::forward(const Tensor& x) const {
   const bool add_bias = bias_.defined() && (reduce_results_ || ctx_.parallel.tp_rank == 0);
   if (add_bias && out.size(0) > 0) {
     // The bias seen as [T, out] with row stride 0: every row reads the same vector.
-    const Tensor rows = Tensor::from_storage(bias_.storage(), bias_.byte_offset(), {out.size(0), output_size_},
-                                             {0, bias_.stride(0)}, bias_.dtype());
+    const Tensor rows =
+        Tensor::from_storage(bias_.storage(), bias_.byte_offset(), {out.size(0), output_size_},
+                             {0, bias_.stride(0)}, bias_.dtype());
     ops::add(out, rows, out);
   }
   return out;

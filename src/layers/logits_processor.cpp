@@ -27,38 +27,43 @@ void apply_soft_cap(Tensor& logits, double cap) {
 
 }  // namespace
 
-LogitsProcessor::LogitsProcessor(const ModelInitContext& ctx, int64_t vocab_size, std::optional<double> soft_cap,
-                                 double scale)
+LogitsProcessor::LogitsProcessor(const ModelInitContext& ctx, int64_t vocab_size,
+                                 std::optional<double> soft_cap, double scale)
     : ctx_(ctx), vocab_size_(vocab_size), soft_cap_(soft_cap), scale_(scale) {
   PAGODA_CHECK(vocab_size > 0, InvalidArgument,
                fmt::format("logits processor '{}' with vocabulary size {}", ctx.prefix, vocab_size),
                "check vocab_size in config.json");
   PAGODA_CHECK(!soft_cap || (std::isfinite(*soft_cap) && *soft_cap > 0), InvalidConfig,
-               fmt::format("logits processor '{}': soft cap {}; expected a positive number", ctx.prefix,
-                           soft_cap ? *soft_cap : 0.0),
+               fmt::format("logits processor '{}': soft cap {}; expected a positive number",
+                           ctx.prefix, soft_cap ? *soft_cap : 0.0),
                "check final_logit_softcapping in config.json");
   PAGODA_CHECK(std::isfinite(scale), InvalidConfig,
-               fmt::format("logits processor '{}': logit scale {}; expected a finite number", ctx.prefix, scale),
+               fmt::format("logits processor '{}': logit scale {}; expected a finite number",
+                           ctx.prefix, scale),
                "check the logit scale in config.json");
 }
 
 Tensor LogitsProcessor::forward(const ParallelLMHead& head, const Tensor& hidden) const {
-  PAGODA_CHECK(vocab_size_ <= head.num_embeddings_padded(), InvalidArgument,
-               fmt::format("logits processor '{}': vocabulary size {} exceeds the LM head's {} rows", ctx_.prefix,
-                           vocab_size_, head.num_embeddings_padded()),
-               "build the logits processor with the LM head's vocabulary size");
-  PAGODA_CHECK(hidden.defined() && hidden.dim() == 2 && hidden.size(1) == head.embedding_dim(), InvalidArgument,
-               fmt::format("logits processor '{}' was given hidden states {}; expected [rows, {}]", ctx_.prefix,
-                           hidden.defined() ? hidden.to_string() : std::string("(undefined)"),
-                           head.embedding_dim()),
-               "pass the final hidden states of the rows to sample from");
+  PAGODA_CHECK(
+      vocab_size_ <= head.num_embeddings_padded(), InvalidArgument,
+      fmt::format("logits processor '{}': vocabulary size {} exceeds the LM head's {} rows",
+                  ctx_.prefix, vocab_size_, head.num_embeddings_padded()),
+      "build the logits processor with the LM head's vocabulary size");
+  PAGODA_CHECK(
+      hidden.defined() && hidden.dim() == 2 && hidden.size(1) == head.embedding_dim(),
+      InvalidArgument,
+      fmt::format("logits processor '{}' was given hidden states {}; expected [rows, {}]",
+                  ctx_.prefix, hidden.defined() ? hidden.to_string() : std::string("(undefined)"),
+                  head.embedding_dim()),
+      "pass the final hidden states of the rows to sample from");
   const int64_t rows = hidden.size(0);
   const Tensor& weight = head.weight();
   Tensor local = Tensor::empty({rows, weight.size(0)}, DType::F32, hidden.device());
   ops::matmul(hidden, weight, local);
   Tensor logits = local;
   if (ctx_.parallel.tp_size > 1) {
-    logits = Tensor::empty({rows, weight.size(0) * ctx_.parallel.tp_size}, DType::F32, hidden.device());
+    logits =
+        Tensor::empty({rows, weight.size(0) * ctx_.parallel.tp_size}, DType::F32, hidden.device());
     ctx_.parallel.tp_group->all_gather(local, logits, 1);
   }
   if (logits.size(1) != vocab_size_) logits = logits.slice(1, 0, vocab_size_).clone();

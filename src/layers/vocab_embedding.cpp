@@ -20,20 +20,23 @@ using layers_detail::copy_shard;
 using layers_detail::fill_zero;
 
 int64_t padded_vocab(const ModelInitContext& ctx, int64_t vocab, int64_t dim, int64_t padding) {
-  PAGODA_CHECK(vocab > 0 && dim > 0 && padding > 0, InvalidArgument,
-               fmt::format("vocab-parallel layer '{}' with vocabulary {}, embedding dim {} and padding {}",
-                           ctx.prefix, vocab, dim, padding),
-               "check vocab_size and hidden_size in config.json; all sizes must be positive");
+  PAGODA_CHECK(
+      vocab > 0 && dim > 0 && padding > 0, InvalidArgument,
+      fmt::format("vocab-parallel layer '{}' with vocabulary {}, embedding dim {} and padding {}",
+                  ctx.prefix, vocab, dim, padding),
+      "check vocab_size and hidden_size in config.json; all sizes must be positive");
   return (vocab + padding - 1) / padding * padding;
 }
 
 int64_t vocab_per_rank(const ModelInitContext& ctx, int64_t padded, int64_t padding) {
   const int tp = ctx.parallel.tp_size;
-  PAGODA_CHECK(tp >= 1 && padded % tp == 0, InvalidArgument,
-               fmt::format("layer '{}': the padded vocabulary ({} rows, a multiple of {}) is not divisible by "
-                           "the tensor-parallel size {}",
-                           ctx.prefix, padded, padding, tp),
-               "choose a tensor-parallel size that divides the padded vocabulary");
+  PAGODA_CHECK(
+      tp >= 1 && padded % tp == 0, InvalidArgument,
+      fmt::format(
+          "layer '{}': the padded vocabulary ({} rows, a multiple of {}) is not divisible by "
+          "the tensor-parallel size {}",
+          ctx.prefix, padded, padding, tp),
+      "choose a tensor-parallel size that divides the padded vocabulary");
   return padded / tp;
 }
 
@@ -57,22 +60,26 @@ VocabParallelEmbedding::VocabParallelEmbedding(const ModelInitContext& ctx, int6
 
   const std::string name = ctx.prefix + ".weight";
   const int64_t vocab = num_embeddings_, dim = dim_, start = start_, real_rows = end_ - start_;
-  ctx.parameters->add(name, weight_,
-                      [name, vocab, dim, start, real_rows](Tensor& param, const Tensor& loaded,
-                                                           std::string_view shard_id, bool validate_only) {
-                        check_loaded_dtype(name, loaded);
-                        PAGODA_CHECK(shard_id.empty(), InvalidArgument,
-                                     fmt::format("parameter '{}' is not fused, but a '{}' shard was given for it",
-                                                 name, shard_id),
-                                     "map the checkpoint tensor to this parameter without a shard id");
-                        check_loaded_shape(name, Shape{vocab, dim}, loaded);
-                        if (validate_only) return;
-                        copy_shard(param.slice(0, 0, real_rows), loaded.slice(0, start, start + real_rows));
-                        fill_zero(param.slice(0, real_rows, param.size(0)));
-                      });
+  ctx.parameters->add(
+      name, weight_,
+      [name, vocab, dim, start, real_rows](Tensor& param, const Tensor& loaded,
+                                           std::string_view shard_id, bool validate_only) {
+        check_loaded_dtype(name, loaded);
+        PAGODA_CHECK(shard_id.empty(), InvalidArgument,
+                     fmt::format("parameter '{}' is not fused, but a '{}' shard was given for it",
+                                 name, shard_id),
+                     "map the checkpoint tensor to this parameter without a shard id");
+        check_loaded_shape(name, Shape{vocab, dim}, loaded);
+        if (validate_only) return;
+        // A rank may hold only padding (a small vocabulary over many ranks): nothing to copy.
+        if (real_rows > 0)
+          copy_shard(param.slice(0, 0, real_rows), loaded.slice(0, start, start + real_rows));
+        fill_zero(param.slice(0, real_rows, param.size(0)));
+      });
 }
 
-VocabParallelEmbedding::VocabParallelEmbedding(const ModelInitContext& ctx, const VocabParallelEmbedding& shared)
+VocabParallelEmbedding::VocabParallelEmbedding(const ModelInitContext& ctx,
+                                               const VocabParallelEmbedding& shared)
     : ctx_(ctx),
       num_embeddings_(shared.num_embeddings_),
       dim_(shared.dim_),
@@ -81,21 +88,23 @@ VocabParallelEmbedding::VocabParallelEmbedding(const ModelInitContext& ctx, cons
       start_(shared.start_),
       end_(shared.end_),
       weight_(shared.weight_) {
-  PAGODA_CHECK(ctx.parallel.tp_rank == shared.ctx_.parallel.tp_rank &&
-                   ctx.parallel.tp_size == shared.ctx_.parallel.tp_size,
-               InvalidArgument,
-               fmt::format("layer '{}' (rank {} of {}) is tied to '{}' built for rank {} of {}", ctx.prefix,
-                           ctx.parallel.tp_rank, ctx.parallel.tp_size, shared.ctx_.prefix,
-                           shared.ctx_.parallel.tp_rank, shared.ctx_.parallel.tp_size),
-               "tie the LM head to the embedding of the same rank");
+  PAGODA_CHECK(
+      ctx.parallel.tp_rank == shared.ctx_.parallel.tp_rank &&
+          ctx.parallel.tp_size == shared.ctx_.parallel.tp_size,
+      InvalidArgument,
+      fmt::format("layer '{}' (rank {} of {}) is tied to '{}' built for rank {} of {}", ctx.prefix,
+                  ctx.parallel.tp_rank, ctx.parallel.tp_size, shared.ctx_.prefix,
+                  shared.ctx_.parallel.tp_rank, shared.ctx_.parallel.tp_size),
+      "tie the LM head to the embedding of the same rank");
 }
 
 Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
-  PAGODA_CHECK(ids.defined() && ids.dim() == 1 && (ids.dtype() == DType::I32 || ids.dtype() == DType::I64),
-               InvalidArgument,
-               fmt::format("embedding '{}' was given ids {}; expected a 1-D i32 or i64 tensor", ctx_.prefix,
-                           ids.defined() ? ids.to_string() : std::string("(undefined)")),
-               "pass the flattened token ids [num_tokens]");
+  PAGODA_CHECK(
+      ids.defined() && ids.dim() == 1 && (ids.dtype() == DType::I32 || ids.dtype() == DType::I64),
+      InvalidArgument,
+      fmt::format("embedding '{}' was given ids {}; expected a 1-D i32 or i64 tensor", ctx_.prefix,
+                  ids.defined() ? ids.to_string() : std::string("(undefined)")),
+      "pass the flattened token ids [num_tokens]");
   const int64_t n = ids.size(0);
   // Ids this rank does not own look up row 0 and are zeroed afterwards; the all-reduce then
   // brings in the owner's row.
@@ -104,10 +113,11 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
   std::vector<char> masked(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) {
     const int64_t id = id_at(ids, t);
-    PAGODA_CHECK(id >= 0 && id < num_embeddings_, InvalidArgument,
-                 fmt::format("embedding '{}': token id {} at position {} is outside the vocabulary [0, {})",
-                             ctx_.prefix, id, t, num_embeddings_),
-                 "check the tokenizer matches the model (vocab_size in config.json)");
+    PAGODA_CHECK(
+        id >= 0 && id < num_embeddings_, InvalidArgument,
+        fmt::format("embedding '{}': token id {} at position {} is outside the vocabulary [0, {})",
+                    ctx_.prefix, id, t, num_embeddings_),
+        "check the tokenizer matches the model (vocab_size in config.json)");
     const bool mine = id >= start_ && id < end_;
     masked[static_cast<size_t>(t)] = !mine;
     local_ids[t] = mine ? id - start_ : 0;
@@ -121,8 +131,8 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
   return out;
 }
 
-ParallelLMHead::ParallelLMHead(const ModelInitContext& ctx, int64_t num_embeddings, int64_t embedding_dim,
-                               int64_t padding_size)
+ParallelLMHead::ParallelLMHead(const ModelInitContext& ctx, int64_t num_embeddings,
+                               int64_t embedding_dim, int64_t padding_size)
     : VocabParallelEmbedding(ctx, num_embeddings, embedding_dim, padding_size) {}
 
 ParallelLMHead::ParallelLMHead(const ModelInitContext& ctx, const VocabParallelEmbedding& tied_to)

@@ -18,7 +18,9 @@ constexpr int64_t kIn = 24, kOut = 16, kTokens = 5;
 constexpr double kTol = 1e-5;
 
 // A 1-row Mat seen as a vector.
-std::vector<double> vec(const Mat& m) { return m.v; }
+std::vector<double> vec(const Mat& m) {
+  return m.v;
+}
 Mat cat_vec(const std::vector<const Mat*>& parts) {
   Mat out{1, 0, {}};
   for (const Mat* p : parts) {
@@ -28,7 +30,9 @@ Mat cat_vec(const std::vector<const Mat*>& parts) {
   return out;
 }
 // Element i of a 1-D tensor.
-double at1(const Tensor& t, int64_t i) { return at(t.unsqueeze(0), 0, i); }
+double at1(const Tensor& t, int64_t i) {
+  return at(t.unsqueeze(0), 0, i);
+}
 
 // Fills every element of `t` with `value`, so a test can see whether a loader wrote.
 void fill(Tensor t, float value) {
@@ -56,7 +60,8 @@ TEST(LinearLoaders, ColumnParallelTakesThisRanksRows) {
       ASSERT_EQ(layer.bias().shape(), Shape({rows}));
       EXPECT_EQ(layer.output_size_per_partition(), rows);
       for (int64_t i = 0; i < rows; ++i) {
-        for (int64_t j = 0; j < kIn; ++j) ASSERT_EQ(at(layer.weight(), i, j), w(rank * rows + i, j));
+        for (int64_t j = 0; j < kIn; ++j)
+          ASSERT_EQ(at(layer.weight(), i, j), w(rank * rows + i, j));
         ASSERT_EQ(at1(layer.bias(), i), b(0, rank * rows + i));
       }
     }
@@ -72,9 +77,11 @@ TEST(LinearLoaders, MergedColumnTakesEachPartsRowsSeparateOrFused) {
     auto group = make_in_process_group(tp);
     for (int rank = 0; rank < tp; ++rank) {
       for (bool fused : {false, true}) {
-        SCOPED_TRACE(::testing::Message() << "tp " << tp << " rank " << rank << (fused ? " fused" : " separate"));
+        SCOPED_TRACE(::testing::Message()
+                     << "tp " << tp << " rank " << rank << (fused ? " fused" : " separate"));
         ParameterSet params;
-        MergedColumnParallelLinear layer(make_ctx(params, *group[rank], "mlp.gate_up"), kIn, {a, c}, true);
+        MergedColumnParallelLinear layer(make_ctx(params, *group[rank], "mlp.gate_up"), kIn, {a, c},
+                                         true);
         if (fused) {
           load(params, "mlp.gate_up.weight", to_tensor(fused_w));
           load(params, "mlp.gate_up.bias", to_tensor(fused_b, true));
@@ -108,18 +115,20 @@ TEST(LinearLoaders, QkvTakesHeadsAndReplicatesKvHeadsWhenTpExceedsThem) {
   for (HeadConfig hc : {HeadConfig{8, 2}, HeadConfig{8, 8}, HeadConfig{8, 1}, HeadConfig{8, 4}}) {
     const Mat q = indexed_mat(hc.heads * hs, kIn), k = indexed_mat(hc.kv_heads * hs, kIn, 0.25),
               v = indexed_mat(hc.kv_heads * hs, kIn, 0.5);
-    const Mat qb = indexed_mat(1, hc.heads * hs, 0.125), kb = indexed_mat(1, hc.kv_heads * hs, 0.375),
+    const Mat qb = indexed_mat(1, hc.heads * hs, 0.125),
+              kb = indexed_mat(1, hc.kv_heads * hs, 0.375),
               vb = indexed_mat(1, hc.kv_heads * hs, 0.625);
     const Mat fused_w = concat_rows({&q, &k, &v}), fused_b = cat_vec({&qb, &kb, &vb});
     for (int tp : kTpSizes) {
       auto group = make_in_process_group(tp);
       for (int rank = 0; rank < tp; ++rank) {
         for (bool fused : {false, true}) {
-          SCOPED_TRACE(::testing::Message() << hc.heads << " heads, " << hc.kv_heads << " kv heads, tp " << tp
-                                          << " rank " << rank << (fused ? " fused" : " separate"));
+          SCOPED_TRACE(::testing::Message()
+                       << hc.heads << " heads, " << hc.kv_heads << " kv heads, tp " << tp
+                       << " rank " << rank << (fused ? " fused" : " separate"));
           ParameterSet params;
-          QKVParallelLinear layer(make_ctx(params, *group[rank], "attn.qkv_proj"), kIn, hs, hc.heads,
-                                  hc.kv_heads, true);
+          QKVParallelLinear layer(make_ctx(params, *group[rank], "attn.qkv_proj"), kIn, hs,
+                                  hc.heads, hc.kv_heads, true);
           if (fused) {
             load(params, "attn.qkv_proj.weight", to_tensor(fused_w));
             load(params, "attn.qkv_proj.bias", to_tensor(fused_b, true));
@@ -151,7 +160,8 @@ TEST(LinearLoaders, QkvTakesHeadsAndReplicatesKvHeadsWhenTpExceedsThem) {
             } else {
               w = &v, b = &vb, src = kv_first * hs + (i - qr - kvr);
             }
-            for (int64_t j = 0; j < kIn; ++j) ASSERT_EQ(at(layer.weight(), i, j), (*w)(src, j)) << "row " << i;
+            for (int64_t j = 0; j < kIn; ++j)
+              ASSERT_EQ(at(layer.weight(), i, j), (*w)(src, j)) << "row " << i;
             ASSERT_EQ(at1(layer.bias(), i), (*b)(0, src)) << "bias " << i;
           }
         }
@@ -173,7 +183,8 @@ TEST(LinearLoaders, RowParallelTakesThisRanksColumnsAndTheWholeBias) {
       ASSERT_EQ(layer.weight().shape(), Shape({kOut, cols}));
       ASSERT_EQ(layer.bias().shape(), Shape({kOut}));
       for (int64_t i = 0; i < kOut; ++i) {
-        for (int64_t j = 0; j < cols; ++j) ASSERT_EQ(at(layer.weight(), i, j), w(i, rank * cols + j));
+        for (int64_t j = 0; j < cols; ++j)
+          ASSERT_EQ(at(layer.weight(), i, j), w(i, rank * cols + j));
         ASSERT_EQ(at1(layer.bias(), i), b(0, i));
       }
     }
@@ -192,24 +203,28 @@ TEST(LinearLoaders, ReplicatedTakesEverythingAndCastsTheDtype) {
     for (int64_t i = 0; i < kOut; ++i)
       for (int64_t j = 0; j < kIn; ++j) ASSERT_EQ(at(layer.weight(), i, j), w(i, j));
     ParameterSet bf16_params;
-    ReplicatedLinear bf16_layer(make_ctx(bf16_params, *group[rank], "gate", DType::BF16), kIn, kOut, false);
+    ReplicatedLinear bf16_layer(make_ctx(bf16_params, *group[rank], "gate", DType::BF16), kIn, kOut,
+                                false);
     load(bf16_params, "gate.weight", to_tensor(small));
     ASSERT_EQ(bf16_layer.weight().dtype(), DType::BF16);
     for (int64_t i = 0; i < kOut; ++i)
-      for (int64_t j = 0; j < kIn; ++j) ASSERT_NEAR(at(bf16_layer.weight(), i, j), small(i, j), 4e-3);
+      for (int64_t j = 0; j < kIn; ++j)
+        ASSERT_NEAR(at(bf16_layer.weight(), i, j), small(i, j), 4e-3);
   }
 }
 
 // ------------------------------------------------------------------------------ forward
 
 TEST(LinearForward, ColumnParallelWithAndWithoutGather) {
-  const Mat w = random_mat(kOut, kIn, 1), b = random_mat(1, kOut, 2), x = random_mat(kTokens, kIn, 3);
+  const Mat w = random_mat(kOut, kIn, 1), b = random_mat(1, kOut, 2),
+            x = random_mat(kTokens, kIn, 3);
   const std::vector<double> bias = vec(b);
   const Mat ref = ref_linear(x, w, &bias);
   for (int tp : kTpSizes) {
     run_ranks(tp, [&](int rank, Communicator& comm) {
       ParameterSet params;
-      ColumnParallelLinear gathered(make_ctx(params, comm, "a"), kIn, kOut, true, /*gather_output=*/true);
+      ColumnParallelLinear gathered(make_ctx(params, comm, "a"), kIn, kOut, true,
+                                    /*gather_output=*/true);
       ColumnParallelLinear local(make_ctx(params, comm, "b"), kIn, kOut, true);
       for (const char* p : {"a", "b"}) {
         load(params, std::string(p) + ".weight", to_tensor(w));
@@ -259,8 +274,10 @@ TEST(LinearForward, MergedColumnGivesEachPartsShard) {
 
 TEST(LinearForward, QkvGivesThisRanksHeads) {
   const int64_t hs = 4, heads = 8, kv = 2;
-  const Mat q = random_mat(heads * hs, kIn, 7), k = random_mat(kv * hs, kIn, 8), v = random_mat(kv * hs, kIn, 9);
-  const Mat qb = random_mat(1, heads * hs, 10), kb = random_mat(1, kv * hs, 11), vb = random_mat(1, kv * hs, 12);
+  const Mat q = random_mat(heads * hs, kIn, 7), k = random_mat(kv * hs, kIn, 8),
+            v = random_mat(kv * hs, kIn, 9);
+  const Mat qb = random_mat(1, heads * hs, 10), kb = random_mat(1, kv * hs, 11),
+            vb = random_mat(1, kv * hs, 12);
   const Mat x = random_mat(kTokens, kIn, 13);
   const std::vector<double> qbv = vec(qb), kbv = vec(kb), vbv = vec(vb);
   const Mat rq = ref_linear(x, q, &qbv), rk = ref_linear(x, k, &kbv), rv = ref_linear(x, v, &vbv);
@@ -271,7 +288,8 @@ TEST(LinearForward, QkvGivesThisRanksHeads) {
       QKVParallelLinear layer(make_ctx(params, comm, "qkv"), kIn, hs, heads, kv, true);
       load(params, "qkv.weight", to_tensor(fused));
       load(params, "qkv.bias", to_tensor(fused_b, true));
-      const int64_t qr = heads / tp * hs, kvr = (kv >= tp ? kv / tp : 1) * hs, kv_first = rank * kv / tp;
+      const int64_t qr = heads / tp * hs, kvr = (kv >= tp ? kv / tp : 1) * hs,
+                    kv_first = rank * kv / tp;
       const Tensor out = layer.forward(to_tensor(x));
       ASSERT_EQ(out.shape(), Shape({kTokens, qr + 2 * kvr}));
       expect_matches(out.slice(1, 0, qr), rq, rank * qr, kTol, "q");
@@ -282,7 +300,8 @@ TEST(LinearForward, QkvGivesThisRanksHeads) {
 }
 
 TEST(LinearForward, RowParallelReducesAndCountsTheBiasOnce) {
-  const Mat w = random_mat(kOut, kIn, 14), b = random_mat(1, kOut, 15), x = random_mat(kTokens, kIn, 16);
+  const Mat w = random_mat(kOut, kIn, 14), b = random_mat(1, kOut, 15),
+            x = random_mat(kTokens, kIn, 16);
   const std::vector<double> bias = vec(b);
   const Mat ref = ref_linear(x, w, &bias);
   for (int tp : kTpSizes) {
@@ -290,8 +309,10 @@ TEST(LinearForward, RowParallelReducesAndCountsTheBiasOnce) {
     run_ranks(tp, [&](int rank, Communicator& comm) {
       ParameterSet params;
       RowParallelLinear parallel_in(make_ctx(params, comm, "a"), kIn, kOut, true);
-      RowParallelLinear full_in(make_ctx(params, comm, "b"), kIn, kOut, true, /*input_is_parallel=*/false);
-      RowParallelLinear no_reduce(make_ctx(params, comm, "c"), kIn, kOut, true, true, /*reduce_results=*/false);
+      RowParallelLinear full_in(make_ctx(params, comm, "b"), kIn, kOut, true,
+                                /*input_is_parallel=*/false);
+      RowParallelLinear no_reduce(make_ctx(params, comm, "c"), kIn, kOut, true, true,
+                                  /*reduce_results=*/false);
       for (const char* p : {"a", "b", "c"}) {
         load(params, std::string(p) + ".weight", to_tensor(w));
         load(params, std::string(p) + ".bias", to_tensor(b, true));
@@ -300,7 +321,8 @@ TEST(LinearForward, RowParallelReducesAndCountsTheBiasOnce) {
       const int64_t cols = kIn / tp;
       expect_matches(parallel_in.forward(xt.slice(1, rank * cols, (rank + 1) * cols)), ref, 0, kTol,
                      "input parallel, tp " + std::to_string(tp));
-      expect_matches(full_in.forward(xt), ref, 0, kTol, "input not parallel, tp " + std::to_string(tp));
+      expect_matches(full_in.forward(xt), ref, 0, kTol,
+                     "input not parallel, tp " + std::to_string(tp));
       const Tensor part = no_reduce.forward(xt.slice(1, rank * cols, (rank + 1) * cols));
       Mat& mine = unreduced[static_cast<size_t>(rank)];
       mine = Mat{kTokens, kOut, std::vector<double>(static_cast<size_t>(kTokens * kOut))};
@@ -318,7 +340,8 @@ TEST(LinearForward, RowParallelReducesAndCountsTheBiasOnce) {
 }
 
 TEST(LinearForward, ReplicatedIsTheWholeProduct) {
-  const Mat w = random_mat(kOut, kIn, 17), b = random_mat(1, kOut, 18), x = random_mat(kTokens, kIn, 19);
+  const Mat w = random_mat(kOut, kIn, 17), b = random_mat(1, kOut, 18),
+            x = random_mat(kTokens, kIn, 19);
   const std::vector<double> bias = vec(b);
   const Mat ref = ref_linear(x, w, &bias);
   run_ranks(2, [&](int, Communicator& comm) {
@@ -334,8 +357,11 @@ TEST(LinearForward, WrongInputWidthNamesTheLayer) {
   auto group = make_in_process_group(2);
   ParameterSet params;
   ColumnParallelLinear layer(make_ctx(params, *group[0], "mlp.up"), kIn, kOut, false);
-  expect_error([&] { layer.forward(Tensor::zeros({3, kIn + 1}, DType::F32)); }, ErrorCode::InvalidArgument,
-               {"mlp.up", "[3, 25]", "24"});
+  expect_error(
+      [&] {
+        layer.forward(Tensor::zeros({3, kIn + 1}, DType::F32));
+      },
+      ErrorCode::InvalidArgument, {"mlp.up", "[3, 25]", "24"});
 }
 
 // ------------------------------------------------------------------------------ errors
@@ -344,27 +370,51 @@ TEST(LinearErrors, ShapeMismatchNamesTheParameterAndBothShapes) {
   auto group = make_in_process_group(2);
   ParameterSet params;
   ColumnParallelLinear col(make_ctx(params, *group[1], "mlp.up"), kIn, kOut, true);
-  expect_error([&] { load(params, "mlp.up.weight", Tensor::zeros({15, kIn}, DType::F32)); },
-               ErrorCode::InvalidArgument, {"mlp.up.weight", "[15, 24]", "[16, 24]"});
-  expect_error([&] { load(params, "mlp.up.bias", Tensor::zeros({8}, DType::F32)); }, ErrorCode::InvalidArgument,
-               {"mlp.up.bias", "[8]", "[16]"});
+  expect_error(
+      [&] {
+        load(params, "mlp.up.weight", Tensor::zeros({15, kIn}, DType::F32));
+      },
+      ErrorCode::InvalidArgument, {"mlp.up.weight", "[15, 24]", "[16, 24]"});
+  expect_error([&] { load(params, "mlp.up.bias", Tensor::zeros({8}, DType::F32)); },
+               ErrorCode::InvalidArgument, {"mlp.up.bias", "[8]", "[16]"});
   RowParallelLinear row(make_ctx(params, *group[1], "o_proj"), kIn, kOut, false);
-  expect_error([&] { load(params, "o_proj.weight", Tensor::zeros({kOut, 12}, DType::F32)); },
-               ErrorCode::InvalidArgument, {"o_proj.weight", "[16, 12]", "[16, 24]"});
+  expect_error(
+      [&] {
+        load(params, "o_proj.weight", Tensor::zeros({kOut, 12}, DType::F32));
+      },
+      ErrorCode::InvalidArgument, {"o_proj.weight", "[16, 12]", "[16, 24]"});
   QKVParallelLinear qkv(make_ctx(params, *group[1], "qkv"), kIn, 4, 8, 2, false);
-  expect_error([&] { load(params, "qkv.weight", Tensor::zeros({4, kIn}, DType::F32), "k"); },
-               ErrorCode::InvalidArgument, {"qkv.weight", "shard 'k'", "[4, 24]", "[8, 24]"});
-  expect_error([&] { load(params, "qkv.weight", Tensor::zeros({40, kIn}, DType::F32)); },
-               ErrorCode::InvalidArgument, {"qkv.weight", "[40, 24]", "[48, 24]"});
-  expect_error([&] { load(params, "qkv.weight", Tensor::zeros({8, kIn}, DType::F32), "x"); },
-               ErrorCode::InvalidArgument, {"qkv.weight", "'x'", "'q', 'k', 'v'"});
+  expect_error(
+      [&] {
+        load(params, "qkv.weight", Tensor::zeros({4, kIn}, DType::F32), "k");
+      },
+      ErrorCode::InvalidArgument, {"qkv.weight", "shard 'k'", "[4, 24]", "[8, 24]"});
+  expect_error(
+      [&] {
+        load(params, "qkv.weight", Tensor::zeros({40, kIn}, DType::F32));
+      },
+      ErrorCode::InvalidArgument, {"qkv.weight", "[40, 24]", "[48, 24]"});
+  expect_error(
+      [&] {
+        load(params, "qkv.weight", Tensor::zeros({8, kIn}, DType::F32), "x");
+      },
+      ErrorCode::InvalidArgument, {"qkv.weight", "'x'", "'q', 'k', 'v'"});
   MergedColumnParallelLinear merged(make_ctx(params, *group[1], "gate_up"), kIn, {16, 8}, false);
-  expect_error([&] { load(params, "gate_up.weight", Tensor::zeros({8, kIn}, DType::F32), "2"); },
-               ErrorCode::InvalidArgument, {"gate_up.weight", "'2'", "'0', '1'"});
-  expect_error([&] { load(params, "mlp.up.weight", Tensor::zeros({kOut, kIn}, DType::F32), "q"); },
-               ErrorCode::InvalidArgument, {"mlp.up.weight", "not fused"});
-  expect_error([&] { load(params, "mlp.up.weight", Tensor::zeros({kOut, kIn}, DType::I32)); },
-               ErrorCode::InvalidArgument, {"mlp.up.weight", "i32"});
+  expect_error(
+      [&] {
+        load(params, "gate_up.weight", Tensor::zeros({8, kIn}, DType::F32), "2");
+      },
+      ErrorCode::InvalidArgument, {"gate_up.weight", "'2'", "'0', '1'"});
+  expect_error(
+      [&] {
+        load(params, "mlp.up.weight", Tensor::zeros({kOut, kIn}, DType::F32), "q");
+      },
+      ErrorCode::InvalidArgument, {"mlp.up.weight", "not fused"});
+  expect_error(
+      [&] {
+        load(params, "mlp.up.weight", Tensor::zeros({kOut, kIn}, DType::I32));
+      },
+      ErrorCode::InvalidArgument, {"mlp.up.weight", "i32"});
 }
 
 TEST(LinearErrors, DivisibilityNamesTheSizeAndTp) {
@@ -375,8 +425,11 @@ TEST(LinearErrors, DivisibilityNamesTheSizeAndTp) {
                ErrorCode::InvalidArgument, {"'c'", "10", "4"});
   expect_error([&] { RowParallelLinear(make_ctx(params, *group4[0], "r"), 10, kOut, false); },
                ErrorCode::InvalidArgument, {"'r'", "10", "4"});
-  expect_error([&] { MergedColumnParallelLinear(make_ctx(params, *group4[0], "m"), kIn, {16, 6}, false); },
-               ErrorCode::InvalidArgument, {"'m'", "6", "4"});
+  expect_error(
+      [&] {
+        MergedColumnParallelLinear(make_ctx(params, *group4[0], "m"), kIn, {16, 6}, false);
+      },
+      ErrorCode::InvalidArgument, {"'m'", "6", "4"});
   expect_error([&] { QKVParallelLinear(make_ctx(params, *group4[0], "q"), kIn, 4, 6, 2, false); },
                ErrorCode::InvalidArgument, {"'q'", "6", "4"});
   expect_error([&] { QKVParallelLinear(make_ctx(params, *group2[0], "q"), kIn, 4, 6, 3, false); },
@@ -393,7 +446,8 @@ TEST(LinearErrors, ValidateOnlyChecksButCopiesNothing) {
   RowParallelLinear row(make_ctx(params, *group[1], "o"), kIn, kOut, true);
   ColumnParallelLinear col(make_ctx(params, *group[1], "c"), kIn, kOut, true);
   for (const std::string& name : params.names()) fill(params.find(name)->data, 7.0f);
-  const Mat q = indexed_mat(32, kIn), kv = indexed_mat(8, kIn), fused = indexed_mat(48, kIn), w = indexed_mat(kOut, kIn);
+  const Mat q = indexed_mat(32, kIn), kv = indexed_mat(8, kIn), fused = indexed_mat(48, kIn),
+            w = indexed_mat(kOut, kIn);
   load(params, "qkv.weight", to_tensor(q), "q", true);
   load(params, "qkv.weight", to_tensor(kv), "v", true);
   load(params, "qkv.weight", to_tensor(fused), "", true);
@@ -408,6 +462,6 @@ TEST(LinearErrors, ValidateOnlyChecksButCopiesNothing) {
     for (int64_t i = 0; i < t.numel(); ++i) ASSERT_EQ(at(flat, 0, i), 7.0) << name;
   }
   // And it still checks.
-  expect_error([&] { load(params, "qkv.weight", to_tensor(q), "k", true); }, ErrorCode::InvalidArgument,
-               {"qkv.weight", "[32, 24]", "[8, 24]"});
+  expect_error([&] { load(params, "qkv.weight", to_tensor(q), "k", true); },
+               ErrorCode::InvalidArgument, {"qkv.weight", "[32, 24]", "[8, 24]"});
 }

@@ -84,7 +84,8 @@ inline Mat concat_rows(const std::vector<const Mat*>& parts) {
 
 // An f32 tensor [rows, cols] (or [cols] when as_vector) holding m.
 inline Tensor to_tensor(const Mat& m, bool as_vector = false) {
-  Tensor t = as_vector ? Tensor::empty({m.cols}, DType::F32) : Tensor::empty({m.rows, m.cols}, DType::F32);
+  Tensor t =
+      as_vector ? Tensor::empty({m.cols}, DType::F32) : Tensor::empty({m.rows, m.cols}, DType::F32);
   float* p = t.mutable_data_as<float>();
   for (size_t i = 0; i < m.v.size(); ++i) p[i] = static_cast<float>(m.v[i]);
   return t;
@@ -94,10 +95,15 @@ inline Tensor to_tensor(const Mat& m, bool as_vector = false) {
 inline double at(const Tensor& t, int64_t r, int64_t c) {
   const int64_t i = r * t.stride(0) + c * t.stride(1);
   switch (t.dtype()) {
-    case DType::F32: return t.data_as<float>()[i];
-    case DType::BF16: return static_cast<float>(t.data_as<bf16>()[i]);
-    case DType::F16: return static_cast<float>(t.data_as<f16>()[i]);
-    default: ADD_FAILURE() << "unexpected dtype"; return 0;
+    case DType::F32:
+      return t.data_as<float>()[i];
+    case DType::BF16:
+      return static_cast<float>(t.data_as<bf16>()[i]);
+    case DType::F16:
+      return static_cast<float>(t.data_as<f16>()[i]);
+    default:
+      ADD_FAILURE() << "unexpected dtype";
+      return 0;
   }
 }
 
@@ -114,8 +120,8 @@ inline Mat ref_linear(const Mat& x, const Mat& w, const std::vector<double>* bia
 }
 
 // actual[r, c] == expected(r, col_offset + c) for every element of actual, within rel_tol.
-inline void expect_matches(const Tensor& actual, const Mat& expected, int64_t col_offset, double rel_tol,
-                           const std::string& what) {
+inline void expect_matches(const Tensor& actual, const Mat& expected, int64_t col_offset,
+                           double rel_tol, const std::string& what) {
   ASSERT_EQ(actual.dim(), 2) << what;
   ASSERT_EQ(actual.size(0), expected.rows) << what;
   int failures = 0;
@@ -124,7 +130,8 @@ inline void expect_matches(const Tensor& actual, const Mat& expected, int64_t co
       const double e = expected(r, col_offset + c);
       const double a = at(actual, r, c);
       if (std::abs(a - e) > rel_tol * (1.0 + std::abs(e)) && ++failures <= 5)
-        ADD_FAILURE() << what << ": element (" << r << ", " << c << ") is " << a << ", expected " << e;
+        ADD_FAILURE() << what << ": element (" << r << ", " << c << ") is " << a << ", expected "
+                      << e;
     }
   EXPECT_EQ(failures, 0) << what;
 }

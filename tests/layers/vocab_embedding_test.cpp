@@ -21,8 +21,10 @@ constexpr int64_t kVocab = 300, kPadded = 320, kDim = 16;
 Tensor ids_tensor(const std::vector<int64_t>& ids, DType dtype) {
   Tensor t = Tensor::empty({static_cast<int64_t>(ids.size())}, dtype);
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (dtype == DType::I32) t.mutable_data_as<int32_t>()[i] = static_cast<int32_t>(ids[i]);
-    else t.mutable_data_as<int64_t>()[i] = ids[i];
+    if (dtype == DType::I32)
+      t.mutable_data_as<int32_t>()[i] = static_cast<int32_t>(ids[i]);
+    else
+      t.mutable_data_as<int64_t>()[i] = ids[i];
   }
   return t;
 }
@@ -41,7 +43,8 @@ TEST(VocabParallelEmbedding, LoaderTakesThisRanksRowsAndZeroesThePadding) {
     auto group = make_in_process_group(tp);
     for (int rank = 0; rank < tp; ++rank) {
       ParameterSet params;
-      VocabParallelEmbedding emb(make_ctx(params, *group[rank], "model.embed_tokens"), kVocab, kDim);
+      VocabParallelEmbedding emb(make_ctx(params, *group[rank], "model.embed_tokens"), kVocab,
+                                 kDim);
       const int64_t per_rank = kPadded / tp, start = rank * per_rank;
       EXPECT_EQ(emb.num_embeddings_padded(), kPadded);
       EXPECT_EQ(emb.vocab_start(), start);
@@ -70,10 +73,37 @@ TEST(VocabParallelEmbedding, ForwardGivesEveryRowOnEveryRank) {
         ASSERT_EQ(out.shape(), Shape({static_cast<int64_t>(ids.size()), kDim}));
         for (size_t t = 0; t < ids.size(); ++t)
           for (int64_t j = 0; j < kDim; ++j)
-            ASSERT_EQ(at(out, static_cast<int64_t>(t), j), e(ids[t], j)) << "tp " << tp << " id " << ids[t];
+            ASSERT_EQ(at(out, static_cast<int64_t>(t), j), e(ids[t], j))
+                << "tp " << tp << " id " << ids[t];
       });
     }
   }
+}
+
+TEST(VocabParallelEmbedding, RanksHoldingOnlyPaddingAndAHalfCheckpoint) {
+  // Vocabulary 10 padded to 64 over 8 ranks of 8 rows: ranks 2..7 hold only padding.
+  const Mat e = random_mat(10, kDim, 41);
+  Tensor half = Tensor::empty({10, kDim}, DType::F16);
+  copy_with_cast(half, to_tensor(e));
+  const std::vector<int64_t> ids = {9, 0, 8, 7, 3};
+  run_ranks(8, [&](int rank, Communicator& comm) {
+    ParameterSet params;
+    VocabParallelEmbedding emb(make_ctx(params, comm, "embed"), 10, kDim);
+    EXPECT_EQ(emb.vocab_end() - emb.vocab_start(), rank == 0 ? 8 : rank == 1 ? 2 : 0);
+    fill(params.find("embed.weight")->data, 7.0f);
+    load(params, "embed.weight", half);
+    for (int64_t i = 0; i < 8; ++i)
+      for (int64_t j = 0; j < kDim; ++j) {
+        const int64_t row = rank * 8 + i;
+        const double expected =
+            row < 10 ? static_cast<float>(f16(static_cast<float>(e(row, j)))) : 0.0;
+        ASSERT_EQ(at(emb.weight(), i, j), expected) << "rank " << rank << " row " << i;
+      }
+    const Tensor out = emb.forward(ids_tensor(ids, DType::I32));
+    for (size_t t = 0; t < ids.size(); ++t)
+      for (int64_t j = 0; j < kDim; ++j)
+        ASSERT_NEAR(at(out, static_cast<int64_t>(t), j), e(ids[t], j), 1e-3);
+  });
 }
 
 TEST(VocabParallelEmbedding, IdOutsideTheVocabularyIsAnErrorNamingIt) {
@@ -82,8 +112,11 @@ TEST(VocabParallelEmbedding, IdOutsideTheVocabularyIsAnErrorNamingIt) {
       ParameterSet params;
       VocabParallelEmbedding emb(make_ctx(params, comm, "embed"), kVocab, kDim);
       load(params, "embed.weight", to_tensor(random_mat(kVocab, kDim, 1)));
-      expect_error([&] { emb.forward(ids_tensor({5, bad, 7}, DType::I64)); }, ErrorCode::InvalidArgument,
-                   {"embed", std::to_string(bad), "position 1", "300"});
+      expect_error(
+          [&] {
+            emb.forward(ids_tensor({5, bad, 7}, DType::I64));
+          },
+          ErrorCode::InvalidArgument, {"embed", std::to_string(bad), "position 1", "300"});
     });
   }
 }
@@ -92,10 +125,14 @@ TEST(VocabParallelEmbedding, ShapeMismatchValidateOnlyAndDivisibility) {
   auto group = make_in_process_group(2);
   ParameterSet params;
   VocabParallelEmbedding emb(make_ctx(params, *group[1], "model.embed_tokens"), kVocab, kDim);
-  expect_error([&] { load(params, "model.embed_tokens.weight", Tensor::zeros({299, kDim}, DType::F32)); },
-               ErrorCode::InvalidArgument, {"model.embed_tokens.weight", "[299, 16]", "[300, 16]"});
+  expect_error(
+      [&] {
+        load(params, "model.embed_tokens.weight", Tensor::zeros({299, kDim}, DType::F32));
+      },
+      ErrorCode::InvalidArgument, {"model.embed_tokens.weight", "[299, 16]", "[300, 16]"});
   fill(params.find("model.embed_tokens.weight")->data, 7.0f);
-  load(params, "model.embed_tokens.weight", to_tensor(indexed_mat(kVocab, kDim)), "", /*validate_only=*/true);
+  load(params, "model.embed_tokens.weight", to_tensor(indexed_mat(kVocab, kDim)), "",
+       /*validate_only=*/true);
   for (int64_t i = 0; i < emb.weight().size(0); ++i)
     for (int64_t j = 0; j < kDim; ++j) ASSERT_EQ(at(emb.weight(), i, j), 7.0);
 
@@ -167,8 +204,11 @@ TEST(LogitsProcessor, RejectsBadArguments) {
   ParameterSet params;
   ParallelLMHead head(make_ctx(params, *group[0], "lm_head"), kVocab, kDim);
   LogitsProcessor proc(make_ctx(params, *group[0], "logits"), kVocab);
-  expect_error([&] { proc.forward(head, Tensor::zeros({2, kDim + 1}, DType::F32)); }, ErrorCode::InvalidArgument,
-               {"[2, 17]", "16"});
+  expect_error(
+      [&] {
+        proc.forward(head, Tensor::zeros({2, kDim + 1}, DType::F32));
+      },
+      ErrorCode::InvalidArgument, {"[2, 17]", "16"});
   expect_error([&] { LogitsProcessor(make_ctx(params, *group[0], "logits"), kVocab, -1.0); },
                ErrorCode::InvalidConfig, {"soft cap"});
 }
