@@ -12,30 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "common/run_ranks.h"
 #include "pagoda/communicator.h"
 #include "pagoda/layers/parameter.h"
 #include "pagoda/model.h"
 #include "pagoda/tensor.h"
 
 namespace pagoda::testing {
-
-// Runs fn(rank, communicator) on one thread per rank; rethrows the first rank's failure.
-inline void run_ranks(int size, const std::function<void(int, Communicator&)>& fn) {
-  auto group = make_in_process_group(size);
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(size));
-  for (int r = 0; r < size; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        fn(r, *group[static_cast<size_t>(r)]);
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
 
 inline ModelInitContext make_ctx(ParameterSet& params, Communicator& comm, std::string prefix,
                                  DType dtype = DType::F32) {

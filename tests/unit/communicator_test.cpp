@@ -1,31 +1,15 @@
+#include "pagoda/communicator.h"
+
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "pagoda/communicator.h"
+#include "common/run_ranks.h"
 #include "pagoda/error.h"
 
 using namespace pagoda;
 
-namespace {
-// Runs fn(rank, communicator) on one thread per rank; rethrows the first failure.
-void run_ranks(int size, const std::function<void(int, Communicator&)>& fn) {
-  auto group = make_in_process_group(size);
-  std::vector<std::thread> threads;
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(size));
-  for (int r = 0; r < size; ++r)
-    threads.emplace_back([&, r] {
-      try {
-        fn(r, *group[static_cast<size_t>(r)]);
-      } catch (...) {
-        errors[static_cast<size_t>(r)] = std::current_exception();
-      }
-    });
-  for (auto& t : threads) t.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-}  // namespace
+using pagoda::testing::run_ranks;
 
 TEST(InProcessGroup, AllReduceSumsIdenticallyOnEveryRank) {
   for (int size : {1, 2, 3, 4, 8}) {
@@ -34,14 +18,16 @@ TEST(InProcessGroup, AllReduceSumsIdenticallyOnEveryRank) {
       EXPECT_EQ(c.rank(), rank);
       EXPECT_EQ(c.size(), size);
       Tensor t = Tensor::empty({17}, DType::F32);
-      for (int i = 0; i < 17; ++i) t.mutable_data_as<float>()[i] = 0.1f * static_cast<float>(i) + static_cast<float>(rank);
+      for (int i = 0; i < 17; ++i)
+        t.mutable_data_as<float>()[i] = 0.1f * static_cast<float>(i) + static_cast<float>(rank);
       c.all_reduce_sum(t);
       results[static_cast<size_t>(rank)].assign(t.data_as<float>(), t.data_as<float>() + 17);
     });
     for (int i = 0; i < 17; ++i) {
       const double expected = size * 0.1 * i + size * (size - 1) / 2.0;
       EXPECT_NEAR(results[0][static_cast<size_t>(i)], expected, 1e-4);
-      for (int r = 1; r < size; ++r) EXPECT_EQ(results[static_cast<size_t>(r)], results[0]);  // bitwise
+      for (int r = 1; r < size; ++r)
+        EXPECT_EQ(results[static_cast<size_t>(r)], results[0]);  // bitwise
     }
   }
 }
@@ -51,7 +37,8 @@ TEST(InProcessGroup, AllReduceHalfTypes) {
     Tensor t = Tensor::empty({3}, DType::BF16);
     for (int i = 0; i < 3; ++i) t.mutable_data_as<bf16>()[i] = bf16(static_cast<float>(rank + i));
     c.all_reduce_sum(t);
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(static_cast<float>(t.data_as<bf16>()[i]), 6.0f + 4.0f * i);
+    for (int i = 0; i < 3; ++i)
+      EXPECT_EQ(static_cast<float>(t.data_as<bf16>()[i]), 6.0f + 4.0f * i);
   });
 }
 
@@ -64,7 +51,8 @@ TEST(InProcessGroup, AllGatherConcatenatesInRankOrder) {
     for (int r = 0; r < 4; ++r)
       for (int row = 0; row < 2; ++row)
         for (int col = 0; col < 3; ++col)
-          EXPECT_EQ(out.data_as<float>()[row * 12 + r * 3 + col], static_cast<float>(r * 100 + row * 3 + col));
+          EXPECT_EQ(out.data_as<float>()[row * 12 + r * 3 + col],
+                    static_cast<float>(r * 100 + row * 3 + col));
     Tensor wrong = Tensor::empty({2, 6}, DType::F32);
     EXPECT_THROW(c.all_gather(in, wrong, 1), Error);  // every rank throws, none hangs
   });
