@@ -22,6 +22,9 @@ struct CheckReport {
   std::vector<std::string> unexpected;  // tensors no parameter takes, with shapes
   std::vector<std::string> mismatched;  // loader errors: wrong shapes, bad shards
   std::vector<std::string> errors;      // config, resolution or file problems (fatal ones)
+  // config.json keys neither the config derivation nor the model read (informational: often
+  // training-only settings, but a key the implementation should honour shows up here too).
+  std::vector<std::string> unused_config_keys;
 
   bool ok() const { return missing.empty() && unexpected.empty() && mismatched.empty() && errors.empty(); }
 };

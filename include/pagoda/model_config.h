@@ -119,6 +119,11 @@ class HfConfig {
   [[noreturn]] void fail(std::string_view key, std::string_view problem,
                          std::string_view expected_example) const;
 
+  // Keys of this config (and of its "text_config", as "text_config.<key>") that nothing has read
+  // through this object, its copies or its text_config() view: what `pagoda check` reports as
+  // unused. Reads are recorded by every typed getter, has() and find().
+  std::vector<std::string> unread_keys() const;
+
  private:
   HfConfig(std::shared_ptr<const nlohmann::json> object, std::string source, std::string prefix,
            std::string override_option);
@@ -131,7 +136,9 @@ class HfConfig {
   [[noreturn]] void type_error(std::string_view key, const nlohmann::json& found,
                                std::string_view expected) const;
 
+  struct ReadKeys;  // shared by copies and children; thread-safe
   std::shared_ptr<const nlohmann::json> object_;
+  std::shared_ptr<ReadKeys> read_keys_;
   std::string source_;
   std::string key_prefix_;
   std::string override_option_;

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include <mutex>
+#include <set>
+
 #include "loader/json_util.h"
 #include "loader/model_config_internal.h"
 #include "pagoda/error.h"
@@ -71,16 +74,23 @@ HfConfig::HfConfig()
     : HfConfig(std::make_shared<const Json>(Json::object()), "<empty config>", "", "hf_overrides") {
 }
 
+struct HfConfig::ReadKeys {
+  std::mutex mutex;
+  std::set<std::string> keys;  // with their key prefix: "hidden_size", "text_config.hidden_size"
+};
+
 HfConfig::HfConfig(std::shared_ptr<const Json> object, std::string source, std::string prefix,
                    std::string override_option)
     : object_(std::move(object)),
+      read_keys_(std::make_shared<ReadKeys>()),
       source_(std::move(source)),
       key_prefix_(std::move(prefix)),
       override_option_(std::move(override_option)) {}
 
 HfConfig HfConfig::child(Json object, std::string prefix) const {
-  return HfConfig(std::make_shared<const Json>(std::move(object)), source_, std::move(prefix),
-                  override_option_);
+  HfConfig c(std::make_shared<const Json>(std::move(object)), source_, std::move(prefix), override_option_);
+  c.read_keys_ = read_keys_;
+  return c;
 }
 
 std::string HfConfig::override_hint(std::string_view verb, std::string_view key,
@@ -175,9 +185,27 @@ const nlohmann::json& HfConfig::json() const {
 }
 
 const Json* HfConfig::find(std::string_view key) const {
+  {
+    std::lock_guard lock(read_keys_->mutex);
+    read_keys_->keys.insert(key_prefix_ + std::string(key));
+  }
   const auto it = object_->find(key);
   if (it == object_->end() || it->is_null()) return nullptr;
   return &*it;
+}
+
+std::vector<std::string> HfConfig::unread_keys() const {
+  std::vector<std::string> out;
+  std::lock_guard lock(read_keys_->mutex);
+  auto collect = [&](const Json& object, const std::string& prefix) {
+    for (const auto& [key, value] : object.items())
+      if (!read_keys_->keys.contains(prefix + key) && !(prefix.empty() && key == "text_config"))
+        out.push_back(prefix + key);
+  };
+  collect(*object_, key_prefix_);
+  if (auto it = object_->find("text_config"); it != object_->end() && it->is_object())
+    collect(*it, key_prefix_ + "text_config.");
+  return out;
 }
 
 bool HfConfig::has(std::string_view key) const {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "pagoda/error.h"
 #include "pagoda/layers/attention.h"
 #include "pagoda/layers/parameter.h"
@@ -48,6 +50,12 @@ CheckReport check_checkpoint(const std::filesystem::path& model_dir) {
         report.missing.push_back(fmt::format("{} {}", name, parameters.find(name)->data.shape().to_string()));
     for (const auto& [name, shape] : result.unexpected)
       report.unexpected.push_back(fmt::format("{} {}", name, shape.to_string()));
+    // Keys that only matter to transformers (bookkeeping, training) are not worth a line.
+    static const std::set<std::string> kBookkeeping = {
+        "transformers_version", "_name_or_path", "initializer_range", "use_cache", "attention_dropout",
+        "pretraining_tp", "output_attentions", "output_hidden_states", "return_dict", "torchscript"};
+    for (const auto& key : config.hf_config.unread_keys())
+      if (!kBookkeeping.contains(key)) report.unused_config_keys.push_back(key);
   } catch (const Error& e) {
     report.errors.push_back(e.what());
   }
@@ -69,6 +77,7 @@ std::string format_check_report(const CheckReport& r) {
   section("missing from the checkpoint", r.missing);
   section("in the checkpoint but not in the model", r.unexpected);
   section("wrong shape or shard", r.mismatched);
+  section("config.json keys nothing read (informational)", r.unused_config_keys);
   out += r.ok() ? "OK: the checkpoint matches the implementation\n" : "FAILED\n";
   return out;
 }

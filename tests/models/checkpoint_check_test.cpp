@@ -82,6 +82,17 @@ TEST_F(BrokenCheckpoint, WrongShapeIsReportedAndCheckingGoesOn) {
   EXPECT_TRUE(contains(r.mismatched, "[65]"));
 }
 
+TEST_F(BrokenCheckpoint, UnusedConfigKeysAreListed) {
+  write_tensors();
+  edit_config([](nlohmann::json& j) { j["use_fancy_attention"] = true; });
+  const CheckReport r = check_checkpoint(dir_);
+  EXPECT_TRUE(r.ok()) << format_check_report(r);  // informational, not a failure
+  EXPECT_TRUE(contains(r.unused_config_keys, "use_fancy_attention")) << format_check_report(r);
+  EXPECT_FALSE(contains(r.unused_config_keys, "hidden_size"));
+  EXPECT_FALSE(contains(r.unused_config_keys, "rms_norm_eps"));
+  EXPECT_FALSE(contains(r.unused_config_keys, "transformers_version"));
+}
+
 TEST_F(BrokenCheckpoint, UnknownArchitectureNamesTheNearestSupported) {
   write_tensors();
   edit_config([](nlohmann::json& j) { j["architectures"] = {"LlamaForCausalLMM"}; });
