@@ -56,8 +56,10 @@ Registry& registry() {
 }  // namespace
 
 Allocator& cpu_allocator() {
-  static CpuAllocator instance;
-  return instance;
+  // Never destroyed: tensors held by other statics (caches, globals of an application) may be
+  // freed during static destruction, after a function-local static allocator would be gone.
+  static CpuAllocator* instance = new CpuAllocator();
+  return *instance;
 }
 
 void register_allocator(DeviceType type, Allocator* (*factory)(int)) {
