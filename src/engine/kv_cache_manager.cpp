@@ -151,22 +151,22 @@ std::vector<int32_t> KVCacheManager::find_sliding_window_hit(const KVRequest& re
 
 void KVCacheManager::check_hit(const KVRequest& request, const RequestState* state,
                                const PrefixCacheHit& hit) {
-  const std::string id(request.request_id);
+  const std::string_view id = request.request_id;  // for messages; built only on failure
   const int64_t n = static_cast<int64_t>(hit.block_ids.size());
   PAGODA_CHECK(hit.num_tokens == n * block_size_, InvalidArgument,
-               "the prefix-cache hit for request '" + id + "' has " + std::to_string(n) +
-                   " blocks but num_tokens " + std::to_string(hit.num_tokens) + " (block size " +
-                   std::to_string(block_size_) + ")",
+               "the prefix-cache hit for request '" + std::string(id) + "' has " +
+                   std::to_string(n) + " blocks but num_tokens " + std::to_string(hit.num_tokens) +
+                   " (block size " + std::to_string(block_size_) + ")",
                "pass the PrefixCacheHit that find_cached_prefix returned, unchanged");
   if (n == 0) return;
   PAGODA_CHECK(request.num_computed_tokens == 0 && (state == nullptr || state->blocks.empty()),
                InvalidArgument,
-               "allocate_slots got a prefix-cache hit for request '" + id +
+               "allocate_slots got a prefix-cache hit for request '" + std::string(id) +
                    "', which already has " + std::to_string(request.num_computed_tokens) +
                    " computed tokens or allocated blocks",
                "pass a hit only on a request's first allocate_slots (num_computed_tokens == 0)");
   PAGODA_CHECK(hit.num_tokens < static_cast<int64_t>(request.token_ids.size()), InvalidArgument,
-               "the prefix-cache hit for request '" + id + "' covers " +
+               "the prefix-cache hit for request '" + std::string(id) + "' covers " +
                    std::to_string(hit.num_tokens) + " of its " +
                    std::to_string(request.token_ids.size()) + " tokens",
                "a hit must leave at least one token to compute; use find_cached_prefix's hit");
@@ -185,7 +185,7 @@ void KVCacheManager::check_hit(const KVRequest& request, const RequestState* sta
     }
     PAGODA_CHECK(valid, InvalidArgument,
                  "entry " + std::to_string(i) + " (block " + std::to_string(block) +
-                     ") of the prefix-cache hit for request '" + id +
+                     ") of the prefix-cache hit for request '" + std::string(id) +
                      "' is not a cached block holding those tokens",
                  "call allocate_slots with the hit right after find_cached_prefix for the same "
                  "request, with no other allocation in between (allocation evicts blocks)");
@@ -223,13 +223,12 @@ bool KVCacheManager::allocate_slots(const KVRequest& request, int64_t num_new_to
   }
   if (num_new_blocks + num_free_hits > pool_.num_free_blocks()) return false;
 
-  if (state == nullptr) {
-    state = &requests_.try_emplace(std::string(id)).first->second;
-    if (num_hit > 0) {
-      // check_hit left the hit blocks' hashes in scratch_hashes_.
-      state->block_hashes.assign(scratch_hashes_.begin(), scratch_hashes_.end());
-      state->num_cached_blocks = num_hit;
-    }
+  if (state == nullptr) state = &requests_.try_emplace(std::string(id)).first->second;
+  if (num_hit > 0) {
+    // The request holds no block yet (check_hit), and check_hit left the hit's hashes in
+    // scratch_hashes_: the hit blocks are already cached, the chain goes on from them.
+    state->block_hashes.assign(scratch_hashes_.begin(), scratch_hashes_.end());
+    state->num_cached_blocks = num_hit;
   }
   pool_.touch(hit.block_ids);
   state->blocks.insert(state->blocks.end(), hit.block_ids.begin(), hit.block_ids.end());

@@ -47,6 +47,8 @@ struct PrefixCacheHit {
   int64_t num_tokens = 0;
 };
 
+// Not thread-safe (the scheduler's thread owns it), not copyable or movable (the pool's free
+// queue links point into it): hold it by value in the scheduler or by unique_ptr.
 class KVCacheManager {
  public:
   // hash_fn: the block hash (hash_block_tokens when empty); tests inject colliding ones.

@@ -408,6 +408,11 @@ struct StressConfig {
   bool weak_hash;  // 3-bit hashes: collisions everywhere, verification must hold
 };
 
+void PrintTo(const StressConfig& c, std::ostream* os) {
+  *os << "{caching " << c.caching << ", window " << c.window.value_or(0) << ", weak hash "
+      << c.weak_hash << "}";
+}
+
 std::string stress_name(const testing::TestParamInfo<StressConfig>& info) {
   std::string name = info.param.caching ? "Caching" : "NoCaching";
   name += info.param.window ? "Window" + std::to_string(*info.param.window) : "Full";
