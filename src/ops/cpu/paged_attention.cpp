@@ -125,7 +125,10 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
   const int64_t max_rows = tile_tokens * group;
 
   // Reused across calls on this thread: no allocation once it has grown to the largest batch.
-  thread_local std::vector<QueryTile> tiles;
+  // Named through a plain reference because the workers must see this thread's list: inside the
+  // lambda a thread_local name would mean the worker's own (empty) one.
+  thread_local std::vector<QueryTile> tile_storage;
+  std::vector<QueryTile>& tiles = tile_storage;
   tiles.clear();
   for (size_t s = 0; s + 1 < meta.query_start_loc.size(); ++s) {
     const int64_t begin = meta.query_start_loc[s], end = meta.query_start_loc[s + 1];
