@@ -116,16 +116,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("paged_attention, bf16, %lld heads / %lld KV heads / head %lld, block %lld, "
-              "%d threads\n\n",
-              static_cast<long long>(kHeads), static_cast<long long>(kKvHeads),
-              static_cast<long long>(kHeadSize), static_cast<long long>(kBlockSize),
-              ThreadPool::global().num_threads());
-  std::printf("| case     | batch | context | layers | median ms |    min ms |   tokens/s |   GB/s |\n");
-  std::printf("|----------|-------|---------|--------|-----------|-----------|------------|--------|\n");
+  std::printf(
+      "paged_attention, bf16, %lld heads / %lld KV heads / head %lld, block %lld, "
+      "%d threads\n\n",
+      static_cast<long long>(kHeads), static_cast<long long>(kKvHeads),
+      static_cast<long long>(kHeadSize), static_cast<long long>(kBlockSize),
+      ThreadPool::global().num_threads());
+  std::printf(
+      "| case     | batch | context | layers | median ms |    min ms |   tokens/s |   GB/s |\n");
+  std::printf(
+      "|----------|-------|---------|--------|-----------|-----------|------------|--------|\n");
   std::mt19937 rng(1234);
-  const Case cases[] = {{"decode", 1, 512, 1},   {"decode", 8, 512, 1},   {"decode", 32, 512, 1},
-                        {"decode", 1, 2048, 1},  {"decode", 8, 2048, 1},  {"decode", 32, 2048, 1},
+  const Case cases[] = {{"decode", 1, 512, 1},   {"decode", 8, 512, 1},  {"decode", 32, 512, 1},
+                        {"decode", 1, 2048, 1},  {"decode", 8, 2048, 1}, {"decode", 32, 2048, 1},
                         {"prefill", 1, 512, 512}};
   for (const Case& c : cases) run(c, min_seconds, rng);
   return 0;

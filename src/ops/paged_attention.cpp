@@ -47,8 +47,7 @@ CacheShape check_caches(std::string_view op, const Tensor& key_cache, const Tens
                  fmt::format("pass the whole contiguous '{}' tensor, not a view of it", name));
   }
   detail::check_same_dtype(op, "value_cache", value_cache, "key_cache", key_cache);
-  detail::check_shape(op, "value_cache", value_cache, key_cache.shape(),
-                      "the shape of key_cache");
+  detail::check_shape(op, "value_cache", value_cache, key_cache.shape(), "the shape of key_cache");
   return {key_cache.size(0), key_cache.size(1), key_cache.size(2), key_cache.size(3)};
 }
 
@@ -103,8 +102,8 @@ void check_sequences(const PagedAttentionMetadata& meta, const CacheShape& cache
                            meta.max_blocks_per_seq),
                "pass the row length of the block table");
   const int64_t table_size = static_cast<int64_t>(meta.block_tables.size());
-  PAGODA_CHECK(num_seqs == 0 || (table_size % num_seqs == 0 &&
-                                 table_size / num_seqs == meta.max_blocks_per_seq),
+  PAGODA_CHECK(num_seqs == 0 ||
+                   (table_size % num_seqs == 0 && table_size / num_seqs == meta.max_blocks_per_seq),
                InvalidArgument,
                fmt::format("{}: argument 'block_tables' has {} entries; expected num_seqs {} * "
                            "max_blocks_per_seq {}",
@@ -128,9 +127,9 @@ void check_sequences(const PagedAttentionMetadata& meta, const CacheShape& cache
                  "allocate enough blocks for the sequence, or widen the block table");
     if (q_len == 0) continue;  // nothing is read for this sequence
     const int64_t first_query = seq_len - q_len;
-    const int64_t first_key =
-        sliding_window && first_query - *sliding_window + 1 > 0 ? first_query - *sliding_window + 1
-                                                                : 0;
+    const int64_t first_key = sliding_window && first_query - *sliding_window + 1 > 0
+                                  ? first_query - *sliding_window + 1
+                                  : 0;
     for (int64_t b = first_key / bs; b <= (seq_len - 1) / bs; ++b) {
       const int64_t id = meta.block_tables[static_cast<size_t>(s * meta.max_blocks_per_seq + b)];
       PAGODA_CHECK(id >= 0 && id < cache.num_blocks, InvalidArgument,
@@ -169,8 +168,7 @@ void reshape_and_cache(const Tensor& k, const Tensor& v, std::span<const int64_t
                              cache.block_size),
                  "compute slots as block_id * block_size + offset from this cache's blocks");
   const Device device = detail::common_device(
-      kCacheOp,
-      {{"k", k}, {"v", v}, {"key_cache", key_cache}, {"value_cache", value_cache}});
+      kCacheOp, {{"k", k}, {"v", v}, {"key_cache", key_cache}, {"value_cache", value_cache}});
   if (device.is_cpu()) return cpu::reshape_and_cache(k, v, slot_mapping, key_cache, value_cache);
   detail::unsupported_device(kCacheOp, device);
 }
@@ -195,13 +193,13 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
                            logits_soft_cap.value_or(0.0)),
                "pass std::nullopt for no cap, or the model's attn_logit_softcapping");
   const CacheShape cache = check_caches(kAttentionOp, key_cache, value_cache);
-  PAGODA_CHECK(num_heads % cache.num_kv_heads == 0, InvalidArgument,
-               fmt::format("{}: num_heads {} is not a multiple of num_kv_heads {} (key_cache shape "
-                           "{}); expected each key/value head to serve the same number of query "
-                           "heads",
-                           kAttentionOp, num_heads, cache.num_kv_heads,
-                           key_cache.shape().to_string()),
-               "check num_attention_heads and num_key_value_heads in config.json");
+  PAGODA_CHECK(
+      num_heads % cache.num_kv_heads == 0, InvalidArgument,
+      fmt::format("{}: num_heads {} is not a multiple of num_kv_heads {} (key_cache shape "
+                  "{}); expected each key/value head to serve the same number of query "
+                  "heads",
+                  kAttentionOp, num_heads, cache.num_kv_heads, key_cache.shape().to_string()),
+      "check num_attention_heads and num_key_value_heads in config.json");
   detail::check_defined(kAttentionOp, "q", q);
   detail::check_rank(kAttentionOp, "q", q, 2);
   const int64_t tokens = q.size(0);

@@ -188,8 +188,8 @@ std::vector<double> paged_reference(const Batch& b, const std::vector<double>& q
   const Config& c = b.cfg;
   const std::vector<double> want = paged_reference(b, to_f64(b.q));
   const std::vector<double> q_base_before = c.strided_q ? to_f64(b.q_base) : std::vector<double>{};
-  Tensor out = c.out_is_q ? b.q : Tensor::empty({b.tokens(), c.num_heads * c.head_size},
-                                                 b.q.dtype());
+  Tensor out =
+      c.out_is_q ? b.q : Tensor::empty({b.tokens(), c.num_heads * c.head_size}, b.q.dtype());
   ops::paged_attention(b.q, b.key_cache, b.value_cache, b.meta(), c.num_heads, c.scale_value(),
                        c.window, c.cap, out);
   auto result = all_close(out, want, tolerance(out.dtype(), 1.0, 1));
@@ -349,7 +349,8 @@ TEST_P(PagedAttention, EqualsCausalAttentionWhenAllTokensAreNew) {
   Tensor v = Tensor::empty({b.tokens(), row}, dtype());
   from_f64(k, k_rows);
   from_f64(v, v_rows);
-  for (const std::optional<int64_t> window : {std::optional<int64_t>(), std::optional<int64_t>(20)}) {
+  for (const std::optional<int64_t> window :
+       {std::optional<int64_t>(), std::optional<int64_t>(20)}) {
     Tensor causal = Tensor::empty(b.q.shape(), dtype());
     Tensor paged = Tensor::empty(b.q.shape(), dtype());
     ops::causal_attention(b.q, k, v, b.loc, cfg.num_heads, cfg.num_kv_heads, cfg.head_size, 0.3,
@@ -472,15 +473,22 @@ TEST(PagedAttentionErrors, LogitsSoftCap) {
 }
 
 TEST(PagedAttentionErrors, KeyCache) {
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.key_cache = Tensor::zeros({16, 2, 8}, DType::F32); },
-                           {"'key_cache' has shape [16, 2, 8] (rank 3)"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.key_cache = Tensor::zeros({16, 2, 8}, DType::F32);
+      },
+      {"'key_cache' has shape [16, 2, 8] (rank 3)"}));
   EXPECT_TRUE(attend_fails([](ValidCall& c) { c.key_cache = Tensor(); },
                            {"'key_cache' is an undefined tensor"}));
   EXPECT_TRUE(attend_fails(
-      [](ValidCall& c) { c.key_cache = Tensor::zeros({4, 4, 2, 8}, DType::I32); },
+      [](ValidCall& c) {
+        c.key_cache = Tensor::zeros({4, 4, 2, 8}, DType::I32);
+      },
       {"'key_cache' has dtype i32"}));
   EXPECT_TRUE(attend_fails(
-      [](ValidCall& c) { c.key_cache = Tensor::zeros({4, 0, 2, 8}, DType::F32); },
+      [](ValidCall& c) {
+        c.key_cache = Tensor::zeros({4, 0, 2, 8}, DType::F32);
+      },
       {"'key_cache' has shape [4, 0, 2, 8]", "block_size"}));
   EXPECT_TRUE(attend_fails(
       [](ValidCall& c) {
@@ -491,67 +499,111 @@ TEST(PagedAttentionErrors, KeyCache) {
 
 TEST(PagedAttentionErrors, ValueCache) {
   EXPECT_TRUE(attend_fails(
-      [](ValidCall& c) { c.value_cache = Tensor::zeros({4, 4, 2, 4}, DType::F32); },
+      [](ValidCall& c) {
+        c.value_cache = Tensor::zeros({4, 4, 2, 4}, DType::F32);
+      },
       {"'value_cache' has shape [4, 4, 2, 4]", "expected [4, 4, 2, 8]"}));
   EXPECT_TRUE(attend_fails(
-      [](ValidCall& c) { c.value_cache = Tensor::zeros({4, 4, 2, 8}, DType::BF16); },
+      [](ValidCall& c) {
+        c.value_cache = Tensor::zeros({4, 4, 2, 8}, DType::BF16);
+      },
       {"'value_cache' has dtype bf16 but 'key_cache' has f32"}));
 }
 
 TEST(PagedAttentionErrors, Q) {
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.q = Tensor::zeros({3, 16}, DType::F32); },
-                           {"'q' has shape [3, 16]", "expected [3, 32]"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.q = Tensor::zeros({3, 32}, DType::BF16); },
-                           {"'q' has dtype bf16 but 'key_cache' has f32"}));
   EXPECT_TRUE(attend_fails(
-      [](ValidCall& c) { c.q = Tensor::zeros({32, 3}, DType::F32).transpose(0, 1); },
+      [](ValidCall& c) {
+        c.q = Tensor::zeros({3, 16}, DType::F32);
+      },
+      {"'q' has shape [3, 16]", "expected [3, 32]"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.q = Tensor::zeros({3, 32}, DType::BF16);
+      },
+      {"'q' has dtype bf16 but 'key_cache' has f32"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.q = Tensor::zeros({32, 3}, DType::F32).transpose(0, 1);
+      },
       {"'q'", "stride"}));
   EXPECT_TRUE(attend_fails([](ValidCall& c) { c.q = Tensor::zeros({96}, DType::F32); },
                            {"'q' has shape [96] (rank 1)"}));
 }
 
 TEST(PagedAttentionErrors, Out) {
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.out = Tensor::zeros({2, 32}, DType::F32); },
-                           {"'out' has shape [2, 32]", "expected [3, 32]"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.out = Tensor::zeros({3, 32}, DType::F16); },
-                           {"'out' has dtype f16 but 'q' has f32"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.out = Tensor::zeros({2, 32}, DType::F32);
+      },
+      {"'out' has shape [2, 32]", "expected [3, 32]"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.out = Tensor::zeros({3, 32}, DType::F16);
+      },
+      {"'out' has dtype f16 but 'q' has f32"}));
   static std::vector<float> ro(3 * 32);
   EXPECT_TRUE(attend_fails(
-      [](ValidCall& c) { c.out = Tensor::from_blob_read_only(ro.data(), {3, 32}, DType::F32); },
+      [](ValidCall& c) {
+        c.out = Tensor::from_blob_read_only(ro.data(), {3, 32}, DType::F32);
+      },
       {"'out' is read-only"}));
 }
 
 TEST(PagedAttentionErrors, QueryStartLoc) {
   EXPECT_TRUE(attend_fails([](ValidCall& c) { c.loc = {}; }, {"'query_start_loc' is empty"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.loc = {1, 3}; }, {"'query_start_loc' starts at 1"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.loc = {0, 2, 1, 3}; },
-                           {"'query_start_loc' decreases at index 2"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.loc = {0, 1, 2}; },
-                           {"'query_start_loc' ends at 2 but q has 3 tokens"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.loc = {1, 3};
+      },
+      {"'query_start_loc' starts at 1"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.loc = {0, 2, 1, 3};
+      },
+      {"'query_start_loc' decreases at index 2"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.loc = {0, 1, 2};
+      },
+      {"'query_start_loc' ends at 2 but q has 3 tokens"}));
 }
 
 TEST(PagedAttentionErrors, SeqLens) {
   EXPECT_TRUE(attend_fails([](ValidCall& c) { c.seq_lens = {5}; },
                            {"'seq_lens' has 1 entries", "2 sequences"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.seq_lens = {5, 1}; },
-                           {"'seq_lens' entry 1 is 1 but sequence 1 has 2 new query tokens"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.seq_lens = {9, 2}; },
-                           {"'seq_lens' entry 0 is 9", "max_blocks_per_seq 2 * block_size 4"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.seq_lens = {5, 1};
+      },
+      {"'seq_lens' entry 1 is 1 but sequence 1 has 2 new query tokens"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.seq_lens = {9, 2};
+      },
+      {"'seq_lens' entry 0 is 9", "max_blocks_per_seq 2 * block_size 4"}));
 }
 
 TEST(PagedAttentionErrors, MaxBlocksPerSeq) {
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.max_blocks = -1; },
-                           {"'max_blocks_per_seq' is -1"}));
+  EXPECT_TRUE(
+      attend_fails([](ValidCall& c) { c.max_blocks = -1; }, {"'max_blocks_per_seq' is -1"}));
 }
 
 TEST(PagedAttentionErrors, BlockTables) {
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.tables = {2, 1, 0}; },
-                           {"'block_tables' has 3 entries", "num_seqs 2 * max_blocks_per_seq 2"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.tables = {2, 4, 0, 3}; },
-                           {"'block_tables' maps block 1 of sequence 0 to block id 4",
-                            "[0, 4)"}));
-  EXPECT_TRUE(attend_fails([](ValidCall& c) { c.tables = {2, 1, -1, 3}; },
-                           {"'block_tables' maps block 0 of sequence 1 to block id -1"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.tables = {2, 1, 0};
+      },
+      {"'block_tables' has 3 entries", "num_seqs 2 * max_blocks_per_seq 2"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.tables = {2, 4, 0, 3};
+      },
+      {"'block_tables' maps block 1 of sequence 0 to block id 4", "[0, 4)"}));
+  EXPECT_TRUE(attend_fails(
+      [](ValidCall& c) {
+        c.tables = {2, 1, -1, 3};
+      },
+      {"'block_tables' maps block 0 of sequence 1 to block id -1"}));
   // Entries past seq_len (sequence 1 has 2 tokens: block 1 unused) are never checked or read.
   ValidCall c;
   c.tables = {2, 1, 0, -7};
@@ -559,10 +611,15 @@ TEST(PagedAttentionErrors, BlockTables) {
 }
 
 TEST(ReshapeAndCacheErrors, Caches) {
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.value_cache = Tensor::zeros({4, 4, 2}, DType::F32); },
-                          {"reshape_and_cache", "'value_cache' has shape [4, 4, 2] (rank 3)"}));
   EXPECT_TRUE(cache_fails(
-      [](ValidCall& c) { c.value_cache = Tensor::zeros({2, 4, 2, 8}, DType::F32); },
+      [](ValidCall& c) {
+        c.value_cache = Tensor::zeros({4, 4, 2}, DType::F32);
+      },
+      {"reshape_and_cache", "'value_cache' has shape [4, 4, 2] (rank 3)"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.value_cache = Tensor::zeros({2, 4, 2, 8}, DType::F32);
+      },
       {"'value_cache' has shape [2, 4, 2, 8]"}));
   static std::vector<float> ro(4 * 4 * 2 * 8);
   EXPECT_TRUE(cache_fails(
@@ -574,26 +631,49 @@ TEST(ReshapeAndCacheErrors, Caches) {
 
 TEST(ReshapeAndCacheErrors, KeysAndValues) {
   EXPECT_TRUE(cache_fails([](ValidCall& c) { c.k = Tensor(); }, {"'k' is an undefined tensor"}));
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.k = Tensor::zeros({3, 32}, DType::F32); },
-                          {"'k' has shape [3, 32]", "expected [3, 16]"}));
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.v = Tensor::zeros({2, 16}, DType::F32); },
-                          {"'v' has shape [2, 16]", "expected [3, 16]"}));
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.k = Tensor::zeros({3, 16}, DType::BF16); },
-                          {"'k' has dtype bf16 but 'key_cache' has f32"}));
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.v = Tensor::zeros({3, 16}, DType::F16); },
-                          {"'v' has dtype f16 but 'value_cache' has f32"}));
   EXPECT_TRUE(cache_fails(
-      [](ValidCall& c) { c.v = Tensor::zeros({16, 3}, DType::F32).transpose(0, 1); },
+      [](ValidCall& c) {
+        c.k = Tensor::zeros({3, 32}, DType::F32);
+      },
+      {"'k' has shape [3, 32]", "expected [3, 16]"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.v = Tensor::zeros({2, 16}, DType::F32);
+      },
+      {"'v' has shape [2, 16]", "expected [3, 16]"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.k = Tensor::zeros({3, 16}, DType::BF16);
+      },
+      {"'k' has dtype bf16 but 'key_cache' has f32"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.v = Tensor::zeros({3, 16}, DType::F16);
+      },
+      {"'v' has dtype f16 but 'value_cache' has f32"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.v = Tensor::zeros({16, 3}, DType::F32).transpose(0, 1);
+      },
       {"'v'", "stride"}));
 }
 
 TEST(ReshapeAndCacheErrors, SlotMapping) {
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.slots = {1, 2}; },
-                          {"'slot_mapping' has 2 entries but k has 3 tokens"}));
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.slots = {1, 16, 2}; },
-                          {"'slot_mapping' entry 1 is 16", "[0, 16)"}));
-  EXPECT_TRUE(cache_fails([](ValidCall& c) { c.slots = {1, 2, -2}; },
-                          {"'slot_mapping' entry 2 is -2"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.slots = {1, 2};
+      },
+      {"'slot_mapping' has 2 entries but k has 3 tokens"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.slots = {1, 16, 2};
+      },
+      {"'slot_mapping' entry 1 is 16", "[0, 16)"}));
+  EXPECT_TRUE(cache_fails(
+      [](ValidCall& c) {
+        c.slots = {1, 2, -2};
+      },
+      {"'slot_mapping' entry 2 is -2"}));
   // Nothing was written before the error.
   ValidCall c;
   c.k = Tensor::empty({3, 16}, DType::F32);

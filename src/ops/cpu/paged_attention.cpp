@@ -164,13 +164,14 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
     for (int64_t it = item_begin; it < item_end; ++it) {
       const QueryTile& tile = tiles[static_cast<size_t>(it / num_kv_heads)];
       const int64_t g = it % num_kv_heads;
-      const int64_t M = tile.tokens * group;  // query row r: token r / group, head g*group + r%group
+      const int64_t M =
+          tile.tokens * group;  // query row r: token r / group, head g*group + r%group
       // The scale is folded into the queries: one multiply per query element, not per score.
       for (int64_t r = 0; r < M; ++r) {
         const int64_t h = g * group + r % group;
         float* dst = qf + r * D;
-        const float* src = load_f32(qb + ((tile.row_begin + r / group) * qs + h * D) * item,
-                                    dtype, D, dst);
+        const float* src =
+            load_f32(qb + ((tile.row_begin + r / group) * qs + h * D) * item, dtype, D, dst);
         for (int64_t d = 0; d < D; ++d) dst[d] = src[d] * scale;
         row_max[r] = -INFINITY;
         row_sum[r] = 0.0f;
@@ -180,8 +181,7 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
       // Keys the tile can see: from the earliest key of its first query to its last query.
       const int64_t last_position = tile.position + tile.tokens - 1;
       const int64_t key_begin = window > 0 ? std::max<int64_t>(0, tile.position - window + 1) : 0;
-      const int32_t* table =
-          meta.block_tables.data() + tile.seq * meta.max_blocks_per_seq;
+      const int32_t* table = meta.block_tables.data() + tile.seq * meta.max_blocks_per_seq;
       const char* k_head = kc + g * D * item;
       const char* v_head = vc + g * D * item;
       for (int64_t j0 = key_begin; j0 <= last_position; j0 += kKeyTile) {
@@ -199,12 +199,11 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
           PAGODA_CPU_DISPATCH(attention_softmax_step)
           (scores + r * n, n, lo, hi, cap, row_max + r, row_sum + r, acc + r * D, D);
         }
-        for_each_block_run(j0, j0 + n, block_size, table,
-                           [&](int64_t col, int64_t slot, int64_t count) {
-                             add_weighted_values(scores + col, n, M,
-                                                 v_head + slot * cache_row * item, cache_row,
-                                                 dtype, count, D, acc);
-                           });
+        for_each_block_run(
+            j0, j0 + n, block_size, table, [&](int64_t col, int64_t slot, int64_t count) {
+              add_weighted_values(scores + col, n, M, v_head + slot * cache_row * item, cache_row,
+                                  dtype, count, D, acc);
+            });
       }
 
       for (int64_t r = 0; r < M; ++r) {

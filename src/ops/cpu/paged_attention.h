@@ -1,4 +1,5 @@
-// CPU implementation of ops/paged_attention.h. Arguments are validated by the device-agnostic entry.
+// CPU implementation of ops/paged_attention.h. Arguments are validated by the device-agnostic
+// entry.
 #pragma once
 
 #include "ops/paged_attention.h"

@@ -125,8 +125,8 @@ void pv_rows(const float* p, int64_t ldp, const typename ValueType<W>::type* v, 
 }
 
 template <ValueKind W>
-void pv(const float* p, int64_t ldp, const typename ValueType<W>::type* v, int64_t ldv,
-        float* acc, int64_t ldacc, int64_t M, int64_t n, int64_t D) {
+void pv(const float* p, int64_t ldp, const typename ValueType<W>::type* v, int64_t ldv, float* acc,
+        int64_t ldacc, int64_t M, int64_t n, int64_t D) {
   int64_t d = 0;
   for (; d + kVecs * kLanes <= D; d += kVecs * kLanes)
     pv_rows<W, kVecs>(p, ldp, v + d, ldv, acc + d, ldacc, M, n);
@@ -142,8 +142,8 @@ void pv(const float* p, int64_t ldp, const typename ValueType<W>::type* v, int64
 
 }  // namespace
 
-void attention_softmax_step(float* s, int64_t n, int64_t lo, int64_t hi, float cap,
-                            float* row_max, float* row_sum, float* acc, int64_t D) {
+void attention_softmax_step(float* s, int64_t n, int64_t lo, int64_t hi, float cap, float* row_max,
+                            float* row_sum, float* acc, int64_t D) {
   if (lo >= hi) {
     memset(s, 0, static_cast<size_t>(n) * sizeof(float));
     return;

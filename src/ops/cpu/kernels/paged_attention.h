@@ -20,7 +20,7 @@ PAGODA_DECLARE_CPU_KERNELS(
     // Each value vector is loaded once per group of a few query rows and used for all of them.
     void attention_pv_f32(const float* p, int64_t ldp, const float* v, int64_t ldv, float* acc,
                           int64_t ldacc, int64_t M, int64_t n, int64_t D);
-    void attention_pv_bf16(const float* p, int64_t ldp, const uint16_t* v, int64_t ldv,
-                           float* acc, int64_t ldacc, int64_t M, int64_t n, int64_t D);
+    void attention_pv_bf16(const float* p, int64_t ldp, const uint16_t* v, int64_t ldv, float* acc,
+                           int64_t ldacc, int64_t M, int64_t n, int64_t D);
     void attention_pv_f16(const float* p, int64_t ldp, const uint16_t* v, int64_t ldv, float* acc,
                           int64_t ldacc, int64_t M, int64_t n, int64_t D);)
