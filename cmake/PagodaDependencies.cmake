@@ -9,6 +9,9 @@ find_package(dnnl REQUIRED)
 # mapping now, tokenizer pre-tokenizer patterns later).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+# ICU (libicu-dev): Unicode normalization (NFC/NFKC...), case mapping, character properties and
+# grapheme segmentation for the tokenizer.
+pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 
 # OpenBLAS ships no CMake package on Debian; find its pthread variant directly.
 find_path(OPENBLAS_INCLUDE_DIR cblas.h

@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build ccache git pkg-config
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libdnnl-dev libopenblas-dev libpcre2-dev
+  libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev
 )
 missing=()
 for p in "${packages[@]}"; do

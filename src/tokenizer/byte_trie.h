@@ -1,0 +1,70 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace pagoda::tok {
+
+// A byte trie mapping keys to int32 values (Unigram pieces, added tokens).
+class ByteTrie {
+ public:
+  void insert(std::string_view key, int32_t value) {
+    uint32_t node = 0;
+    for (char ch : key) {
+      const auto c = static_cast<unsigned char>(ch);
+      uint32_t next = child(node, c);
+      if (next == 0) {
+        next = static_cast<uint32_t>(nodes_.size());
+        if (node == 0)
+          root_[c] = next;
+        else
+          nodes_[node].children.emplace_back(c, next);
+        nodes_.emplace_back();
+      }
+      node = next;
+    }
+    nodes_[node].value = value;
+  }
+  // Calls f(length, value) for every key that prefixes `s`, shortest first.
+  template <typename F>
+  void prefixes(std::string_view s, F&& f) const {
+    uint32_t node = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const uint32_t next = child(node, static_cast<unsigned char>(s[i]));
+      if (next == 0) return;
+      node = next;
+      if (nodes_[node].value >= 0) f(i + 1, nodes_[node].value);
+    }
+  }
+  // The longest key that prefixes `s`: its length (0 when none) and value.
+  size_t longest_prefix(std::string_view s, int32_t& value) const {
+    size_t best = 0;
+    prefixes(s, [&](size_t len, int32_t v) {
+      best = len;
+      value = v;
+    });
+    return best;
+  }
+  // Whether some key starts with byte `c`.
+  bool starts_with(unsigned char c) const { return root_[c] != 0; }
+
+ private:
+  // The root's children are an array (it has the most); the other nodes have few.
+  uint32_t child(uint32_t node, unsigned char c) const {
+    if (node == 0) return root_[c];
+    for (const auto& [label, next] : nodes_[node].children)
+      if (label == c) return next;
+    return 0;
+  }
+  struct Node {
+    std::vector<std::pair<unsigned char, uint32_t>> children;
+    int32_t value = -1;
+  };
+  std::vector<Node> nodes_ = std::vector<Node>(1);
+  std::array<uint32_t, 256> root_{};
+};
+
+}  // namespace pagoda::tok
