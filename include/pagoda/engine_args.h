@@ -19,6 +19,9 @@ struct EngineArgs {
   std::string dtype = "auto";
   // JSON object merged into config.json (vLLM's --hf-overrides).
   std::string hf_overrides;
+  // "auto": weights from the model directory's safetensors; "dummy": random weights of the right
+  // shapes (vLLM's --load-format dummy), for benchmarks and tests with only a config.json.
+  std::string load_format = "auto";
   // The context length; nullopt: from config.json.
   std::optional<int64_t> max_model_len;
 

@@ -41,6 +41,9 @@ void EngineOptions::add_to(CLI::App& app) {
                "load no tokenizer: prompts are token ids, outputs token ids");
   app.add_option("--dtype", args.dtype, "auto, bfloat16, float16 or float32")->capture_default_str();
   app.add_option("--hf-overrides", args.hf_overrides, "JSON merged into config.json");
+  app.add_option("--load-format", args.load_format,
+                 "auto (the safetensors weights) or dummy (random weights, for benchmarks)")
+      ->capture_default_str();
   app.add_option("--max-model-len", args.max_model_len, "context length (default: from config.json)");
   app.add_option("--block-size", args.block_size, "tokens per KV-cache block")->capture_default_str();
   app.add_option("--kv-cache-memory", kv_cache_memory,

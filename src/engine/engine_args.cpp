@@ -32,6 +32,9 @@ void EngineArgs::validate() const {
                fmt::format("long_prefill_token_threshold is {}; expected >= 0 (0: no limit)",
                            long_prefill_token_threshold),
                "pass 0 or a token count");
+  PAGODA_CHECK(load_format == "auto" || load_format == "dummy", InvalidArgument,
+               fmt::format("load_format is '{}'; expected 'auto' or 'dummy'", load_format),
+               "'auto' loads the safetensors checkpoint, 'dummy' makes random weights");
   PAGODA_CHECK(generation_config == "auto" || generation_config == "vllm", InvalidArgument,
                fmt::format("generation_config is '{}'; expected 'auto' or 'vllm'", generation_config),
                "'auto' uses the model's generation_config.json defaults, 'vllm' ignores them");

@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <random>
 
 #include "pagoda/error.h"
+#include "pagoda/layers/parameter.h"
 #include "pagoda/logging.h"
 #include "pagoda/model_registry.h"
 #include "pagoda/safetensors.h"
@@ -25,10 +27,24 @@ Tensor gather_rows(const Tensor& hidden, std::span<const int64_t> rows) {
   return out;
 }
 
+// Every parameter uniform in [-1e-3, 1e-3] from a generator seeded per parameter name, so the
+// weights do not depend on the order parameters were registered in.
+void fill_dummy_weights(ParameterSet& parameters, uint64_t seed) {
+  for (const std::string& name : parameters.names()) {
+    Tensor& data = parameters.find(name)->data;
+    std::mt19937_64 rng(seed ^ std::hash<std::string>{}(name));
+    Tensor values = Tensor::empty(data.shape(), DType::F32);
+    float* v = values.mutable_data_as<float>();
+    for (int64_t i = 0; i < values.numel(); ++i)
+      v[i] = static_cast<float>(static_cast<double>(rng() >> 11) * 0x1.0p-53 * 2e-3 - 1e-3);
+    copy_with_cast(data, values);
+  }
+}
+
 }  // namespace
 
 ModelRunner::ModelRunner(const ModelConfig& config, const std::filesystem::path& model_dir,
-                         uint64_t seed)
+                         uint64_t seed, bool dummy_weights)
     : config_(config), sampler_(seed) {
   const ResolvedModel resolved = ModelRegistry::global().resolve(config.architectures);
   ModelInitContext ctx;
@@ -37,9 +53,13 @@ ModelRunner::ModelRunner(const ModelConfig& config, const std::filesystem::path&
   ctx.attention = &attention_;
   ctx.dtype = config.dtype;
   model_ = resolved.factory(ctx);
-  const SafetensorsCheckpoint checkpoint(model_dir);
-  CheckpointWeights weights(checkpoint);
-  model_->load_weights(weights);
+  if (dummy_weights) {
+    fill_dummy_weights(parameters_, seed);
+  } else {
+    const SafetensorsCheckpoint checkpoint(model_dir);
+    CheckpointWeights weights(checkpoint);
+    model_->load_weights(weights);
+  }
   for (const std::string& name : parameters_.names())
     parameter_bytes_ += static_cast<int64_t>(parameters_.find(name)->data.nbytes());
   PAGODA_CHECK(!attention_.layers().empty(), Unsupported,

@@ -31,8 +31,11 @@ struct StepResult {
 
 class ModelRunner {
  public:
-  // Builds the architecture config.json names and loads its weights from `model_dir`.
-  ModelRunner(const ModelConfig& config, const std::filesystem::path& model_dir, uint64_t seed);
+  // Builds the architecture config.json names and loads its weights from `model_dir`, or, with
+  // dummy_weights, fills every parameter with small seeded random values (vLLM's dummy loader:
+  // uniform in [-1e-3, 1e-3]).
+  ModelRunner(const ModelConfig& config, const std::filesystem::path& model_dir, uint64_t seed,
+              bool dummy_weights = false);
 
   // KV-cache bytes one token takes over all attention layers (keys and values).
   int64_t kv_cache_bytes_per_token() const;

@@ -1,0 +1,113 @@
+// The engine with a real tokenizer (Llama 3's, from the test data) on dummy weights: text prompts
+// are encoded as the tokenizer does, streamed text adds up to the final text and equals the
+// tokenizer's decode of the tokens, and stop strings that span token boundaries end the output
+// exactly where transformers/vLLM would cut it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "common/test_data.h"
+#include "pagoda/engine.h"
+#include "pagoda/tokenizer.h"
+
+using namespace pagoda;
+
+namespace {
+
+// A tiny Llama with Llama 3's vocabulary and tokenizer, random weights.
+std::filesystem::path make_model_dir() {
+  const auto dir = std::filesystem::temp_directory_path() / "pagoda_engine_text_model";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.json") << R"({
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
+    "intermediate_size": 128, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16,
+    "num_hidden_layers": 2, "vocab_size": 128256, "max_position_embeddings": 256,
+    "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "bos_token_id": 128000, "eos_token_id": 128001,
+    "tie_word_embeddings": true, "torch_dtype": "float32"})";
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(pagoda::testing::require_test_data(std::string("tokenizer-llama3/") + file),
+                               dir / file, std::filesystem::copy_options::overwrite_existing);
+  return dir;
+}
+
+EngineArgs args_for(const std::filesystem::path& dir) {
+  EngineArgs args;
+  args.model = dir.string();
+  args.load_format = "dummy";
+  args.dtype = "float32";
+  args.max_model_len = 128;
+  args.num_kv_blocks = 64;
+  return args;
+}
+
+SamplingParams greedy(int64_t max_tokens) {
+  SamplingParams p;
+  p.temperature = 0;
+  p.max_tokens = max_tokens;
+  p.ignore_eos = true;
+  return p;
+}
+
+class EngineText : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { llm_ = new LLM(args_for(make_model_dir())); }
+  static void TearDownTestSuite() { delete llm_; }
+  static LLM* llm_;
+};
+LLM* EngineText::llm_ = nullptr;
+
+TEST_F(EngineText, TextPromptsUseTheTokenizerAndTextMatchesDecode) {
+  const auto tokenizer = llm_->engine().tokenizer();
+  ASSERT_NE(tokenizer, nullptr);
+  const std::vector<std::string> texts = {"Hello, world!", "Le cœur a ses raisons 🦙", "def f(x):\n    return x"};
+  std::vector<Prompt> prompts;
+  for (const auto& t : texts) prompts.push_back(Prompt::from_text(t));
+  std::map<std::string, std::string> streamed;
+  const auto results = llm_->generate(prompts, {greedy(24)}, [&](const RequestOutput& d) {
+    for (const auto& c : d.outputs) streamed[d.request_id] += c.text;
+  });
+  for (size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(results[i].prompt_token_ids, tokenizer->encode(texts[i])) << texts[i];
+    const CompletionOutput& c = results[i].outputs.at(0);
+    EXPECT_EQ(c.token_ids.size(), 24u);
+    EXPECT_EQ(c.text, tokenizer->decode(c.token_ids, true));
+    EXPECT_EQ(streamed[results[i].request_id], c.text);
+  }
+}
+
+TEST_F(EngineText, StopStringsAcrossTokenBoundariesCutTheText) {
+  const auto base = llm_->generate({Prompt::from_text("Once upon a time")}, {greedy(40)});
+  const std::string full = base[0].outputs[0].text;
+  ASSERT_GT(full.size(), 12u) << "dummy weights gave too little text to cut: '" << full << "'";
+  // A stop string from the middle of the text, on UTF-8 character boundaries.
+  size_t from = full.size() / 2;
+  while (from < full.size() && (static_cast<unsigned char>(full[from]) & 0xC0) == 0x80) ++from;
+  size_t to = std::min(full.size(), from + 4);
+  while (to < full.size() && (static_cast<unsigned char>(full[to]) & 0xC0) == 0x80) ++to;
+  const std::string stop = full.substr(from, to - from);
+  ASSERT_FALSE(stop.empty());
+  const size_t at = full.find(stop);
+
+  SamplingParams cut = greedy(40);
+  cut.stop = {stop};
+  SamplingParams keep = cut;
+  keep.include_stop_str_in_output = true;
+  std::map<std::string, std::string> streamed;
+  const auto results = llm_->generate(
+      {Prompt::from_text("Once upon a time"), Prompt::from_text("Once upon a time")}, {cut, keep},
+      [&](const RequestOutput& d) {
+        for (const auto& c : d.outputs) streamed[d.request_id] += c.text;
+      });
+  const CompletionOutput& a = results[0].outputs[0];
+  EXPECT_EQ(a.text, full.substr(0, at)) << "stop string '" << stop << "'";
+  EXPECT_EQ(a.finish_reason, "stop");
+  EXPECT_EQ(a.stop_string, stop);
+  EXPECT_LT(a.token_ids.size(), 40u);
+  const CompletionOutput& b = results[1].outputs[0];
+  EXPECT_EQ(b.text, full.substr(0, at + stop.size()));
+  // Held-back text never leaks: what was streamed is exactly the final text.
+  EXPECT_EQ(streamed[results[0].request_id], a.text);
+  EXPECT_EQ(streamed[results[1].request_id], b.text);
+}
+
+}  // namespace
