@@ -151,7 +151,12 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_directory(const std::filesystem
                 fmt::format("{} has neither tokenizer.json nor vocab.json + merges.txt", dir.string()),
                 "point Pagoda at a Hugging Face model directory that includes its tokenizer files");
   }
+  // The files' special tokens win; the loader's (GPT-2's <|endoftext|>) fill the gaps.
+  const TokenizerConfig defaults = impl->config;
   impl->config = tok::load_tokenizer_config(dir);
+  if (!impl->config.bos_token) impl->config.bos_token = defaults.bos_token;
+  if (!impl->config.eos_token) impl->config.eos_token = defaults.eos_token;
+  if (!impl->config.unk_token) impl->config.unk_token = defaults.unk_token;
   return std::make_shared<const Tokenizer>(std::move(impl));
 }
 
