@@ -8,13 +8,15 @@ namespace pagoda::tok {
 void AddedVocabulary::build(std::vector<AddedToken> tokens, const Normalizer* normalizer) {
   tokens_ = std::move(tokens);
   for (size_t i = 0; i < tokens_.size(); ++i) {
-    const AddedToken& t = tokens_[i];
+    AddedToken& t = tokens_[i];
+    t.decode_text = t.content;
     by_id_[t.id] = i;
     by_content_.emplace(t.content, i);
     if (t.content.empty()) continue;
     if (t.normalized) {
       std::string pattern = t.content;
       if (normalizer) normalizer->normalize(pattern);
+      t.decode_text = pattern;
       if (pattern.empty()) continue;
       normalized_trie_.insert(pattern, static_cast<int32_t>(i));
       has_normalized_ = true;

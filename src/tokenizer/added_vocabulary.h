@@ -23,6 +23,9 @@ struct AddedToken {
   bool lstrip = false;
   bool rstrip = false;
   bool normalized = true;
+  // What decode() shows: the normalized content for normalized tokens (tokenizers 0.23 decodes
+  // through its normalized_cache), else `content`.
+  std::string decode_text;
 };
 
 // A part of a text: [start, end) and the added token it is, or -1 for text the model tokenizes.

@@ -115,12 +115,7 @@ class BpeModel final : public Model {
   }
 
   void tokenize(std::string_view word, std::vector<int32_t>& out) const override {
-    if (options_.ignore_merges) {
-      if (auto id = vocab_.find(word)) {
-        out.push_back(*id);
-        return;
-      }
-    }
+    // The cache holds this function's results, so it may be consulted before ignore_merges.
     const bool cacheable = word.size() < kMaxCachedWordBytes;
     if (cacheable) {
       std::shared_lock lock(cache_mutex_);
@@ -131,7 +126,12 @@ class BpeModel final : public Model {
       }
     }
     const size_t first = out.size();
-    merge_word(word, out);
+    std::optional<int32_t> whole;
+    if (options_.ignore_merges) whole = vocab_.find(word);
+    if (whole)
+      out.push_back(*whole);
+    else
+      merge_word(word, out);
     if (cacheable) {
       std::unique_lock lock(cache_mutex_);
       if (cache_.size() < kCacheCapacity)

@@ -200,7 +200,7 @@ class WordPieceDecoder final : public Decoder {
         if (!prefix_.empty() && t.compare(0, prefix_.size(), prefix_) == 0)
           t.erase(0, prefix_.size());
         else
-          t.insert(0, " ");
+          t = " " + t;  // not insert(0, ...): GCC 12 warns falsely (-Wrestrict)
       }
       if (cleanup_) cleanup(t);
     }

@@ -88,7 +88,7 @@ class PrependNormalizer final : public Normalizer {
  public:
   explicit PrependNormalizer(std::string prepend) : prepend_(std::move(prepend)) {}
   void normalize(std::string& s) const override {
-    if (!s.empty()) s.insert(0, prepend_);
+    if (!s.empty()) s = prepend_ + s;
   }
 
  private:

@@ -173,8 +173,9 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
       thread_local std::string prefixed;
       std::string_view text = p.text;
       if (add_prefix_space_ && (text.empty() || text[0] != ' ')) {
-        prefixed.assign(" ");
-        prefixed.append(text);
+        prefixed.resize(text.size() + 1);
+        prefixed[0] = ' ';
+        std::copy(text.begin(), text.end(), prefixed.begin() + 1);
         text = prefixed;
       }
       auto emit = [&](size_t start, size_t end) {
@@ -220,7 +221,7 @@ class MetaspacePreTokenizer final : public PreTokenizer {
       }
       const bool starts_with_rep = q.text.compare(0, rep_.size(), rep_) == 0;
       if (!starts_with_rep && (scheme_ == PrependScheme::Always || (scheme_ == PrependScheme::First && p.at_start)))
-        q.text.insert(0, rep_);
+        q.text = rep_ + q.text;  // not insert(0, ...): GCC 12 warns falsely (-Wrestrict)
       if (!split_) {
         if (!q.text.empty()) out.push_back(std::move(q));
         return;

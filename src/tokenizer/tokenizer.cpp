@@ -15,7 +15,8 @@ void TokenizerImpl::finish(std::vector<AddedToken> added_tokens) {
   added.build(std::move(added_tokens), normalizer.get());
   special.assign(static_cast<size_t>(vocab_size), false);
   for (int64_t id = 0; id < vocab_size; ++id) {
-    const std::string* t = token(static_cast<int32_t>(id));
+    // tokenizers tests the decoded text of the token against the special tokens' contents.
+    const std::string* t = decode_token(static_cast<int32_t>(id));
     const AddedToken* a = t ? added.by_content(*t) : nullptr;
     special[static_cast<size_t>(id)] = a && a->special;
   }
@@ -23,6 +24,11 @@ void TokenizerImpl::finish(std::vector<AddedToken> added_tokens) {
 
 const std::string* TokenizerImpl::token(int32_t id) const {
   if (const AddedToken* a = added.by_id(id)) return &a->content;
+  return model->vocab().token(id);
+}
+
+const std::string* TokenizerImpl::decode_token(int32_t id) const {
+  if (const AddedToken* a = added.by_id(id)) return &a->decode_text;
   return model->vocab().token(id);
 }
 
@@ -62,7 +68,7 @@ std::string TokenizerImpl::decode(std::span<const int32_t> ids, bool skip_specia
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
-    const std::string* t = token(id);
+    const std::string* t = decode_token(id);
     if (!t) continue;
     if (skip_special_tokens && special[static_cast<size_t>(id)]) continue;
     tokens.push_back(*t);
@@ -145,7 +151,12 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_directory(const std::filesystem
                 fmt::format("{} has neither tokenizer.json nor vocab.json + merges.txt", dir.string()),
                 "point Pagoda at a Hugging Face model directory that includes its tokenizer files");
   }
+  // The files' special tokens win; the loader's (GPT-2's <|endoftext|>) fill the gaps.
+  const TokenizerConfig defaults = impl->config;
   impl->config = tok::load_tokenizer_config(dir);
+  if (!impl->config.bos_token) impl->config.bos_token = defaults.bos_token;
+  if (!impl->config.eos_token) impl->config.eos_token = defaults.eos_token;
+  if (!impl->config.unk_token) impl->config.unk_token = defaults.unk_token;
   return std::make_shared<const Tokenizer>(std::move(impl));
 }
 

@@ -32,7 +32,8 @@ struct TokenizerImpl {
   void finish(std::vector<AddedToken> added_tokens);
   void encode(std::string_view text, bool add_special_tokens, std::vector<int32_t>& out) const;
   std::string decode(std::span<const int32_t> ids, bool skip_special_tokens) const;
-  const std::string* token(int32_t id) const;
+  const std::string* token(int32_t id) const;         // as token_to_id spells it
+  const std::string* decode_token(int32_t id) const;  // as decode() sees it
 };
 
 std::unique_ptr<TokenizerImpl> load_tokenizer_json(std::string_view json, const std::string& source);

@@ -107,12 +107,11 @@ std::unique_ptr<TokenizerImpl> load_gpt2(const std::string& encoder_json, const 
   impl->pre_tokenizer = make_pre_tokenizer(p.child("pre_tokenizer"));
   impl->decoder = make_decoder(p.child("decoder"));
   impl->model = make_bpe(std::move(vocab), merges, BpeOptions{}, source);
-  std::vector<AddedToken> added;
-  if (auto id = impl->model->vocab().find("<|endoftext|>")) {
-    added.push_back(AddedToken{"<|endoftext|>", *id, true, false, false, false, false});
+  // "<|endoftext|>" stays a plain vocabulary entry (not an added token), as in the parity fixtures
+  // built from these files; it is still the BOS/EOS token.
+  if (impl->model->vocab().find("<|endoftext|>"))
     impl->config.bos_token = impl->config.eos_token = impl->config.unk_token = "<|endoftext|>";
-  }
-  impl->finish(std::move(added));
+  impl->finish({});
   return impl;
 }
 

@@ -14,6 +14,8 @@
 
 namespace pagoda::tok {
 
+constexpr int kOldTablesUnicodeMajor = 10;  // the crate knows Unicode 9.0
+
 char32_t next_code_point(std::string_view s, size_t& i) {
   const auto b0 = static_cast<unsigned char>(s[i]);
   const size_t n = utf8_len(b0);
@@ -137,10 +139,29 @@ bool is_alphanumeric(char32_t c) {
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_ALPHABETIC) || is_numeric(c);
 }
 
-bool is_punctuation(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_P_MASK) != 0; }
-bool is_other(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_C_MASK) != 0; }
+namespace {
+// tokenizers' Bert components classify characters with the unicode_categories crate, whose tables
+// predate recent Unicode versions; characters assigned later are unknown to it.
+bool known_to_old_tables(char32_t c) {
+  UVersionInfo age;
+  u_charAge(static_cast<UChar32>(c), age);
+  return age[0] < kOldTablesUnicodeMajor;
+}
+}  // namespace
+
+bool is_punctuation(char32_t c) {
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_P_MASK) != 0 && known_to_old_tables(c);
+}
+// Unassigned code points (Cn) are not "other" here: tokenizers' BertNormalizer keeps them (its
+// unicode_categories tables list Cc, Cf, Co and Cs only), as the parity fixtures show.
+bool is_other(char32_t c) {
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK)) != 0 &&
+         known_to_old_tables(c);
+}
 bool is_mark(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) != 0; }
-bool is_mark_nonspacing(char32_t c) { return u_charType(static_cast<UChar32>(c)) == U_NON_SPACING_MARK; }
+bool is_mark_nonspacing(char32_t c) {
+  return u_charType(static_cast<UChar32>(c)) == U_NON_SPACING_MARK && known_to_old_tables(c);
+}
 
 bool is_word_char(char32_t c) {
   if (c < 0x80) return c == '_' || is_alphanumeric(c);

@@ -38,7 +38,7 @@ bool is_whitespace(char32_t c);    // White_Space property
 bool is_alphanumeric(char32_t c);  // Alphabetic or Numeric (Nd, Nl, No)
 bool is_numeric(char32_t c);       // general category N*
 bool is_punctuation(char32_t c);   // general category P*
-bool is_other(char32_t c);         // general category C* (unicode_categories' is_other)
+bool is_other(char32_t c);         // general category Cc, Cf, Co, Cs (not Cn)
 bool is_mark(char32_t c);          // general category M* (combining marks)
 bool is_mark_nonspacing(char32_t c);  // Mn
 bool is_word_char(char32_t c);     // Rust regex `\w`: Alphabetic, M*, Nd, Pc, Join_Control
