@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pagoda/chat.h"
 #include "pagoda/engine_args.h"
 #include "pagoda/request_output.h"
 #include "pagoda/sampling_params.h"
@@ -23,9 +24,14 @@ struct ModelConfig;
 struct Prompt {
   std::vector<int32_t> token_ids;
   std::optional<std::string> text;
+  // Whether encoding the text adds the tokenizer's special tokens (BOS...). A chat-template
+  // rendering already holds them, so chat prompts pass false (as vLLM does).
+  bool add_special_tokens = true;
 
-  static Prompt from_tokens(std::vector<int32_t> ids) { return {std::move(ids), std::nullopt}; }
-  static Prompt from_text(std::string t) { return {{}, std::move(t)}; }
+  static Prompt from_tokens(std::vector<int32_t> ids) { return {std::move(ids), std::nullopt, true}; }
+  static Prompt from_text(std::string t, bool add_special_tokens = true) {
+    return {{}, std::move(t), add_special_tokens};
+  }
 };
 
 struct EngineRequest {
@@ -96,10 +102,17 @@ class LLM {
       const std::vector<Prompt>& prompts, const std::vector<SamplingParams>& params,
       const std::function<void(const RequestOutput& delta)>& on_output = {});
 
+  // Chat: each conversation rendered with the model's chat template, then generated.
+  std::vector<RequestOutput> chat(const std::vector<nlohmann::ordered_json>& conversations,
+                                  const std::vector<SamplingParams>& params,
+                                  const ChatOptions& options = {},
+                                  const std::function<void(const RequestOutput& delta)>& on_output = {});
+
   EngineCore& engine() { return *engine_; }
 
  private:
   std::unique_ptr<EngineCore> engine_;
+  std::unique_ptr<ChatFormatter> chat_formatter_;
   int64_t next_id_ = 0;
 };
 

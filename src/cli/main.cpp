@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cli/bench_command.h"
+#include "cli/chat_command.h"
 #include "cli/check_command.h"
 #include "cli/generate_command.h"
 #include "cli/models_command.h"
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   check->add_option("MODEL_DIR", check_dir, "a Hugging Face model directory")->required();
   pagoda::cli::GenerateOptions generate_options;
   auto* generate = generate_options.add_to(app);
+  pagoda::cli::ChatCommandOptions chat_options;
+  auto* chat = chat_options.add_to(app);
   pagoda::cli::BenchOptions bench_options;
   auto* bench = bench_options.add_to(app);
 
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
     if (models->parsed()) return pagoda::cli::run_models_command(registry);
     if (check->parsed()) return pagoda::cli::run_check_command(check_dir);
     if (generate->parsed()) return pagoda::cli::run_generate_command(generate_options);
+    if (chat->parsed()) return pagoda::cli::run_chat_command(chat_options);
     if (bench->parsed()) return pagoda::cli::run_bench_command(bench_options);
     // No subcommand: the main job. Until a default model ships, it reports what this build can run.
     fmt::print("pagoda {}\n", pagoda::kVersion);

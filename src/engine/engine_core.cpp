@@ -145,7 +145,7 @@ EngineCore::Impl::Entry EngineCore::Impl::make_entry(EngineRequest request) {
                  fmt::format("request '{}' has a text prompt but the engine has no tokenizer", id),
                  "pass prompt token ids, or start the engine without skip_tokenizer_init");
     state->prompt_text = *request.prompt.text;
-    state->prompt_token_ids = tokenizer->encode(*request.prompt.text, true);
+    state->prompt_token_ids = tokenizer->encode(*request.prompt.text, request.prompt.add_special_tokens);
   } else {
     state->prompt_token_ids = std::move(request.prompt.token_ids);
   }

@@ -76,4 +76,15 @@ std::vector<RequestOutput> LLM::generate(
   return results;
 }
 
+std::vector<RequestOutput> LLM::chat(const std::vector<nlohmann::ordered_json>& conversations,
+                                     const std::vector<SamplingParams>& params,
+                                     const ChatOptions& options,
+                                     const std::function<void(const RequestOutput& delta)>& on_output) {
+  if (!chat_formatter_) chat_formatter_ = std::make_unique<ChatFormatter>(engine_->tokenizer());
+  std::vector<Prompt> prompts;
+  for (const auto& messages : conversations)
+    prompts.push_back(Prompt::from_text(chat_formatter_->render(messages, options), false));
+  return generate(prompts, params, on_output);
+}
+
 }  // namespace pagoda

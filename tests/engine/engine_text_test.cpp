@@ -8,6 +8,7 @@
 
 #include "common/test_data.h"
 #include "pagoda/engine.h"
+#include "pagoda/error.h"
 #include "pagoda/tokenizer.h"
 
 using namespace pagoda;
@@ -108,6 +109,36 @@ TEST_F(EngineText, StopStringsAcrossTokenBoundariesCutTheText) {
   // Held-back text never leaks: what was streamed is exactly the final text.
   EXPECT_EQ(streamed[results[0].request_id], a.text);
   EXPECT_EQ(streamed[results[1].request_id], b.text);
+}
+
+TEST_F(EngineText, ChatRendersTheTemplateAndEncodesWithoutExtraSpecialTokens) {
+  const auto tokenizer = llm_->engine().tokenizer();
+  const nlohmann::ordered_json messages = nlohmann::ordered_json::array(
+      {{{"role", "system"}, {"content", "You are terse."}}, {{"role", "user"}, {"content", "Hi!"}}});
+  const auto results = llm_->chat({messages}, {greedy(8)});
+  const std::string rendered = ChatFormatter(tokenizer).render(messages);
+  EXPECT_NE(rendered.find("<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"), std::string::npos)
+      << rendered;
+  const std::string generation_prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n";
+  EXPECT_EQ(rendered.substr(rendered.size() - generation_prompt.size()), generation_prompt);
+  EXPECT_EQ(results[0].prompt_token_ids, tokenizer->encode(rendered, false));
+  EXPECT_EQ(results[0].prompt_token_ids.front(), 128000) << "one BOS, from the template";
+  EXPECT_NE(results[0].prompt_token_ids.at(1), 128000);
+  EXPECT_EQ(results[0].outputs[0].token_ids.size(), 8u);
+}
+
+TEST_F(EngineText, ChatErrorsNameTheProblem) {
+  ChatFormatter formatter(llm_->engine().tokenizer());
+  EXPECT_THROW(formatter.render(nlohmann::ordered_json::array()), Error);
+  EXPECT_THROW(formatter.render(nlohmann::ordered_json::array({{{"content", "no role"}}})), Error);
+  ChatOptions options;
+  options.chat_template = "{{ raise_exception('custom template refuses') }}";
+  try {
+    formatter.render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", "x"}}}), options);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("custom template refuses"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
