@@ -316,7 +316,10 @@ Value f_indent(Interpreter&, const Value& v, ArgReader& a) {
     }
   } else if (!lines.empty()) {
     out = lines[0];
-    for (size_t i = 1; i < lines.size(); ++i) out += "\n" + (lines[i].empty() ? "" : indention + lines[i]);
+    for (size_t i = 1; i < lines.size(); ++i) {
+      out += '\n';
+      if (!lines[i].empty()) out += indention + lines[i];
+    }
   }
   if (first) out = indention + out;
   return Value(std::move(out));

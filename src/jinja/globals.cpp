@@ -1,4 +1,5 @@
 // Global functions: jinja2's range/namespace/dict and transformers' raise_exception/strftime_now.
+#include <fmt/format.h>
 #include <ctime>
 
 #include "jinja/builtins.h"
@@ -10,7 +11,7 @@ namespace {
 int64_t range_arg(const Value& v) {
   if (v.is_int()) return v.as_int();
   if (v.is_bool()) return v.as_bool();
-  fail("TypeError", "'" + v.type_name() + "' object cannot be interpreted as an integer");
+  fail("TypeError", fmt::format("'{}' object cannot be interpreted as an integer", v.type_name()));
 }
 
 // The sandbox caps range() at 100000 items (MAX_RANGE) so a template cannot exhaust memory.
@@ -51,7 +52,7 @@ Dict dict_from_args(CallArgs& a, const char* fn) {
         d.set(pair.as_list()[0], pair.as_list()[1]);
       }
     } else {
-      fail("TypeError", "'" + init.type_name() + "' object is not iterable");
+      fail("TypeError", fmt::format("'{}' object is not iterable", init.type_name()));
     }
   }
   for (auto& [k, v] : a.keyword) d.set(k, v);

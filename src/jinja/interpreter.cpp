@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include "jinja/interpreter.h"
 
 #include <algorithm>
@@ -19,7 +20,7 @@ std::string object_type_repr(const Value& v) {
 }
 
 Value missing_attribute(const Value& object, const std::string& name) {
-  return Value::undefined("'" + object_type_repr(object) + "' has no attribute '" + name + "'");
+  return Value::undefined(fmt::format("'{}' has no attribute '{}'", object_type_repr(object), name));
 }
 
 }  // namespace
@@ -90,7 +91,7 @@ ValueList iterate(const Value& v) {
     default:
       break;
   }
-  fail("TypeError", "'" + v.type_name() + "' object is not iterable");
+  fail("TypeError", fmt::format("'{}' object is not iterable", v.type_name()));
 }
 
 Interpreter::Interpreter(const Template& tmpl, std::function<std::time_t()> clock)
@@ -318,7 +319,7 @@ Value Interpreter::make_macro(const Stmt& s, Frame* frame) {
 
 Value Interpreter::call(const Value& callee, CallArgs& args) {
   if (callee.is_undefined()) fail_undefined(callee);
-  if (!callee.is_callable()) fail("TypeError", "'" + callee.type_name() + "' object is not callable");
+  if (!callee.is_callable()) fail("TypeError", fmt::format("'{}' object is not callable", callee.type_name()));
   if (++call_depth_ > kMaxCallDepth) {
     call_depth_ = 0;
     fail("RecursionError", "maximum recursion depth exceeded while calling " + callee.as_callable().name);

@@ -714,7 +714,10 @@ class Parser {
       first = false;
       auto e = make_expr(ExprKind::Filter, here());
       e->name = expect_name();
-      while (skip_op(".")) e->name += "." + expect_name();
+      while (skip_op(".")) {
+        e->name += '.';
+        e->name += expect_name();
+      }
       if (is_op("(")) parse_call_args(e.get());
       e->object = std::move(node);
       node = std::move(e);
@@ -727,7 +730,10 @@ class Parser {
     advance();  // is
     e->negated = skip_name("not");
     e->name = expect_name();
-    while (skip_op(".")) e->name += "." + expect_name();
+    while (skip_op(".")) {
+        e->name += '.';
+        e->name += expect_name();
+      }
     e->object = std::move(node);
     if (is_op("(")) {
       parse_call_args(e.get());

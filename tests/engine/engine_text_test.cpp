@@ -4,6 +4,8 @@
 // exactly where transformers/vLLM would cut it.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include "common/test_data.h"
@@ -17,7 +19,9 @@ namespace {
 
 // A tiny Llama with Llama 3's vocabulary and tokenizer, random weights.
 std::filesystem::path make_model_dir() {
-  const auto dir = std::filesystem::temp_directory_path() / "pagoda_engine_text_model";
+  // One directory per process: ctest runs the cases of this suite in parallel processes.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("pagoda_engine_text_model_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "config.json") << R"({
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
@@ -51,11 +55,19 @@ SamplingParams greedy(int64_t max_tokens) {
 
 class EngineText : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { llm_ = new LLM(args_for(make_model_dir())); }
-  static void TearDownTestSuite() { delete llm_; }
+  static void SetUpTestSuite() {
+    dir_ = make_model_dir();
+    llm_ = new LLM(args_for(dir_));
+  }
+  static void TearDownTestSuite() {
+    delete llm_;
+    std::filesystem::remove_all(dir_);
+  }
+  static std::filesystem::path dir_;
   static LLM* llm_;
 };
 LLM* EngineText::llm_ = nullptr;
+std::filesystem::path EngineText::dir_;
 
 TEST_F(EngineText, TextPromptsUseTheTokenizerAndTextMatchesDecode) {
   const auto tokenizer = llm_->engine().tokenizer();
