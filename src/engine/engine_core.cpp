@@ -68,6 +68,12 @@ struct EngineCore::Impl {
 
   std::unordered_map<std::string, Entry> live;
 
+  // Periodic throughput log (vLLM's "Avg prompt throughput ..." line), every 5 s while busy.
+  double last_log_time = 0;
+  int64_t logged_prompt_tokens = 0, logged_generated_tokens = 0;
+  void log_progress(int64_t prompt_tokens, int64_t generated_tokens, double step_seconds,
+                    int64_t step_tokens, size_t step_seqs);
+
   // Filled from any thread, drained by step().
   mutable std::mutex inbox_mutex;
   std::vector<Entry> inbox;
@@ -287,6 +293,28 @@ RequestOutput EngineCore::Impl::delta_output(Entry& entry) {
   return out;
 }
 
+void EngineCore::Impl::log_progress(int64_t prompt_tokens, int64_t generated_tokens,
+                                    double step_seconds, int64_t step_tokens, size_t step_seqs) {
+  log::debug("step {}: {} sequences, {} tokens, {:.1f} ms", num_steps, step_seqs, step_tokens,
+             step_seconds * 1e3);
+  logged_prompt_tokens += prompt_tokens;
+  logged_generated_tokens += generated_tokens;
+  const double now = now_seconds();
+  if (last_log_time == 0) last_log_time = now;
+  const double elapsed = now - last_log_time;
+  if (elapsed < 5.0) return;
+  log::info("avg prompt throughput: {:.1f} tokens/s, avg generation throughput: {:.1f} tokens/s, "
+            "running: {} reqs, waiting: {} reqs, KV cache usage: {:.1f}%, prefix cache hit rate: {:.1f}%",
+            static_cast<double>(logged_prompt_tokens) / elapsed,
+            static_cast<double>(logged_generated_tokens) / elapsed, scheduler->num_running(),
+            scheduler->num_waiting(), kv_cache->usage() * 100,
+            kv_cache->stats().queries > 0
+                ? 100.0 * static_cast<double>(kv_cache->stats().hits) / static_cast<double>(kv_cache->stats().queries)
+                : 0.0);
+  last_log_time = now;
+  logged_prompt_tokens = logged_generated_tokens = 0;
+}
+
 EngineCore::EngineCore(const EngineArgs& args) : impl_(std::make_unique<Impl>(args)) {}
 EngineCore::~EngineCore() = default;
 
@@ -334,7 +362,16 @@ std::vector<RequestOutput> EngineCore::step() {
   const engine::SchedulerOutput& step = m.scheduler->schedule();
   if (step.empty()) return outputs;
   engine::StepResult result;
+  const double step_start = now_seconds();
   m.runner->execute(step, *m.kv_cache, result);
+  int64_t step_prompt_tokens = 0, step_generated = 0;
+  for (const auto& item : step.scheduled) {
+    const int64_t prompt_left = item.sequence->num_prompt_tokens() - item.sequence->num_computed_tokens;
+    step_prompt_tokens += std::clamp<int64_t>(prompt_left, 0, item.num_new_tokens);
+    step_generated += item.samples ? 1 : 0;
+  }
+  m.log_progress(step_prompt_tokens, step_generated, now_seconds() - step_start, step.num_tokens,
+                 step.scheduled.size());
   m.scheduler->on_step_done(step);
   ++m.num_steps;
 

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "ops/cpu/isa.h"
 #include "ops/cpu/kernels/convert.h"
 #include "ops/cpu/kernels/matmul_gemv.h"
 #include "pagoda/error.h"
@@ -17,6 +18,10 @@ namespace {
 
 CpuMatmulConfig initial_config() {
   CpuMatmulConfig config;
+  // oneDNN's JIT sgemm uses AVX-512 where the CPU has it and is then far ahead of OpenBLAS for
+  // prefill-sized products (Xeon with AVX-512/AMX, M=512, 2048x8192 bf16 weights split over 16
+  // threads: 1150 vs 211 GFLOP/s, bench/RESULTS.md); on AVX2-only CPUs OpenBLAS is ahead or level.
+  config.blas = cpu_isa() == CpuIsa::Avx512 ? BlasLibrary::OneDnn : BlasLibrary::OpenBlas;
   if (const char* env = std::getenv("PAGODA_MATMUL_BACKEND")) {
     if (auto library = parse_blas_library(env))
       config.blas = *library;
