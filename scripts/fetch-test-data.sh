@@ -13,6 +13,12 @@
 set -euo pipefail
 
 data=${PAGODA_TEST_DATA:-$HOME/.cache/pagoda/test-data}
+for tool in npm git tar; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "fetch-test-data: '$tool' is missing; install it (Debian: apt-get install npm git tar)" >&2
+    exit 1
+  fi
+done
 mkdir -p "$data"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -6,6 +6,7 @@ packages=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev
+  npm
 )
 missing=()
 for p in "${packages[@]}"; do
