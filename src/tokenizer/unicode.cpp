@@ -211,9 +211,22 @@ void check_icu(UErrorCode status, const char* what) {
 }  // namespace
 
 std::string normalize_unicode(std::string_view s, NormalForm form) {
-  bool ascii = true;
-  for (char ch : s) ascii &= static_cast<unsigned char>(ch) < 0x80;
-  if (ascii) return std::string(s);  // every normal form leaves ASCII unchanged
+  // UAX #15 quick check: text whose every code point is "Yes" for the form and has combining
+  // class 0 is already normalized (ASCII always is). Most text passes, skipping the UTF-16 trip.
+  const UProperty qc = form == NormalForm::NFC    ? UCHAR_NFC_QUICK_CHECK
+                       : form == NormalForm::NFD  ? UCHAR_NFD_QUICK_CHECK
+                       : form == NormalForm::NFKC ? UCHAR_NFKC_QUICK_CHECK
+                                                  : UCHAR_NFKD_QUICK_CHECK;
+  bool already = true;
+  for (size_t i = 0; i < s.size() && already;) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const auto c = static_cast<UChar32>(next_code_point(s, i));
+    already = u_getIntPropertyValue(c, qc) == UNORM_YES && u_getCombiningClass(c) == 0;
+  }
+  if (already) return std::string(s);
   UErrorCode status = U_ZERO_ERROR;
   const UNormalizer2* norm = nullptr;
   switch (form) {
