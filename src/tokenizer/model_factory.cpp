@@ -8,6 +8,10 @@
 namespace pagoda::tok {
 
 void Vocab::add(std::string token, int32_t id) {
+  // Ids index a table; an absurd id in a corrupt file must not allocate gigabytes.
+  PAGODA_CHECK(id >= 0 && id < kMaxTokenId, InvalidFormat,
+               fmt::format("token '{}' has id {}, outside 0..{}", token, id, kMaxTokenId - 1),
+               "the tokenizer file is corrupt; re-download it");
   const auto index = static_cast<size_t>(id);
   if (index >= tokens_.size()) {
     tokens_.resize(index + 1);

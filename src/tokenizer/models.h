@@ -20,6 +20,9 @@ struct StringHash {
 };
 using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
+// Largest vocabularies are ~1M tokens; ids beyond this are treated as corruption.
+constexpr int32_t kMaxTokenId = 1 << 26;
+
 // token <-> id, ids possibly sparse.
 class Vocab {
  public:

@@ -43,6 +43,10 @@ MatchState& match_state() {
 
 }  // namespace
 
+// Oniguruma's Unicode \w: Letter | Mark | Number | Connector_Punctuation (PCRE2's lacks marks and
+// other numbers and connectors).
+constexpr const char* kWord = "\\p{L}\\p{M}\\p{N}\\p{Pc}";
+
 std::string oniguruma_to_pcre2(std::string_view p) {
   std::string out;
   out.reserve(p.size() + 16);
@@ -56,6 +60,10 @@ std::string oniguruma_to_pcre2(std::string_view p) {
         out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
       } else if (e == 'S' && !in_class) {
         out += "[^\\s\\x{85}]";
+      } else if (e == 'w') {
+        out += in_class ? kWord : std::string("[") + kWord + "]";
+      } else if (e == 'W' && !in_class) {
+        out += std::string("[^") + kWord + "]";
       } else {
         out += '\\';
         out += e;

@@ -37,7 +37,7 @@ std::vector<AddedToken> read_added_tokens(const JsonAt& at) {
     const JsonAt t = at.at(i);
     AddedToken a;
     const int64_t id = t.child("id").integer();
-    if (id < 0 || id > INT32_MAX) t.child("id").fail("a token id");
+    if (id < 0 || id >= kMaxTokenId) t.child("id").fail(fmt::format("a token id below {}", kMaxTokenId));
     a.id = static_cast<int32_t>(id);
     a.content = t.child("content").str();
     a.special = t.bool_or("special", false);

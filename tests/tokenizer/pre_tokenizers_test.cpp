@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/expect_error.h"
+#include "tokenizer/pattern.h"
 #include "tokenizer/pre_tokenizers.h"
 #include "tokenizer/tokenizer_test_util.h"
 
@@ -79,6 +80,16 @@ TEST(PreTokenizers, WhitespaceBertDigitsPunctuationSequence) {
   const json seq = {{"type", "Sequence"},
                     {"pretokenizers", {{{"type", "WhitespaceSplit"}}, {{"type", "Digits"}, {"individual_digits", true}}}}};
   EXPECT_EQ(split(seq, "ab12 c"), (Words{"ab", "1", "2", "c"}));
+}
+
+TEST(PreTokenizers, PatternsFollowOnigurumaClassesAndEmptyMatches) {
+  EXPECT_EQ(tok::oniguruma_to_pcre2(R"(\s+(?!\S)|[^\s\w]|\w\d)"),
+            R"([\s\x{85}]+(?![^\s\x{85}])|[^\s\x{85}\p{L}\p{M}\p{N}\p{Pc}]|[\p{L}\p{M}\p{N}\p{Pc}]\d)");
+  EXPECT_EQ(tok::oniguruma_to_pcre2(R"([]\s]\\s)"), R"([]\s\x{85}]\\s)");
+  // Oniguruma's \w has combining marks: the accent stays in the word.
+  EXPECT_EQ(split({{"type", "Whitespace"}}, "e\xCC\x81t\xC3\xA9 x"), (Words{"e\xCC\x81t\xC3\xA9", "x"}));
+  // Empty matches advance one character and leave no empty pieces.
+  EXPECT_EQ(split(split_regex("x*", "Isolated"), "ab\xC3\xA9"), (Words{"a", "b", "\xC3\xA9"}));
 }
 
 TEST(PreTokenizers, UnknownTypeAndBadBehaviourAreErrors) {
