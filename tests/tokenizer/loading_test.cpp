@@ -2,8 +2,10 @@
 // tokenizer_config.json, special_tokens_map.json, chat templates, or GPT-2 vocab.json + merges.txt.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "common/expect_error.h"
 #include "tokenizer/tokenizer_test_util.h"
@@ -46,6 +48,9 @@ TEST(TokenizerLoading, WrongValueNamesTheKey) {
   expect_error([&] { make_tokenizer(bpe); }, ErrorCode::InvalidFormat, {"test.json", "model.merges[0]"});
   json added = tokenizer_doc(word_level({"a"}), nullptr, nullptr, nullptr, nullptr, {{{"content", "x"}}});
   expect_error([&] { make_tokenizer(added); }, ErrorCode::InvalidFormat, {"test.json", "added_tokens[0].id"});
+  json huge = tokenizer_doc(word_level({"a"}));
+  huge["model"]["vocab"]["b"] = 2000000000;
+  expect_error([&] { make_tokenizer(huge); }, ErrorCode::InvalidFormat, {"'b'", "2000000000"});
   json model = tokenizer_doc({{"type", "Transformer"}});
   expect_error([&] { make_tokenizer(model); }, ErrorCode::Unsupported, {"test.json", "model type 'Transformer'"});
 }
@@ -101,6 +106,28 @@ TEST(TokenizerLoading, Gpt2VocabAndMergesFiles) {
 TEST(TokenizerLoading, DirectoryWithoutTokenizerFiles) {
   TempDir dir;
   expect_error([&] { Tokenizer::from_directory(dir.path()); }, ErrorCode::NotFound, {"tokenizer.json"});
+}
+
+TEST(TokenizerEncoding, ConcurrentEncodesAgreeWithSequentialOnes) {
+  auto t = Tokenizer::from_file(fs::path(PAGODA_FIXTURES_DIR) / "tokenizers" / "trained" / "spm-bpe.tokenizer.json");
+  std::ifstream in(fs::path(PAGODA_FIXTURES_DIR) / "tokenizers" / "corpus.json");
+  const json corpus = json::parse(in);
+  std::vector<std::vector<int32_t>> want;
+  for (const auto& s : corpus) want.push_back(t->encode(s.get<std::string>()));
+  // A fresh tokenizer, so the threads fill its word cache together.
+  auto fresh = Tokenizer::from_file(fs::path(PAGODA_FIXTURES_DIR) / "tokenizers" / "trained" / "spm-bpe.tokenizer.json");
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (size_t i = 0; i < corpus.size(); ++i) {
+        const size_t j = (i + static_cast<size_t>(k) * 97) % corpus.size();
+        if (fresh->encode(corpus[j].get<std::string>()) != want[j]) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(TokenizerEncoding, InvalidUtf8IsRepairedNotRejected) {
