@@ -87,8 +87,8 @@ class Tokenizer {
 // Each push() decodes only a short window of recent tokens.
 class IncrementalDetokenizer {
  public:
-  IncrementalDetokenizer(std::shared_ptr<const Tokenizer> tokenizer, std::span<const int32_t> prompt_ids,
-                         bool skip_special_tokens = true);
+  IncrementalDetokenizer(std::shared_ptr<const Tokenizer> tokenizer,
+                         std::span<const int32_t> prompt_ids, bool skip_special_tokens = true);
   // The new final text after `id` (may be empty while a character is incomplete).
   std::string push(int32_t id);
   // Whatever is still held back (incomplete characters become U+FFFD, as decode() would).

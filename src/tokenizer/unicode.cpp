@@ -1,12 +1,11 @@
 #include "tokenizer/unicode.h"
 
+#include <fmt/format.h>
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utext.h>
-
-#include <fmt/format.h>
 
 #include <memory>
 
@@ -132,7 +131,9 @@ bool is_whitespace(char32_t c) {
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE);
 }
 
-bool is_numeric(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
+bool is_numeric(char32_t c) {
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0;
+}
 
 bool is_alphanumeric(char32_t c) {
   if (c < 0x80) return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
@@ -155,10 +156,13 @@ bool is_punctuation(char32_t c) {
 // Unassigned code points (Cn) are not "other" here: tokenizers' BertNormalizer keeps them (its
 // unicode_categories tables list Cc, Cf, Co and Cs only), as the parity fixtures show.
 bool is_other(char32_t c) {
-  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK)) != 0 &&
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) &
+          (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK)) != 0 &&
          known_to_old_tables(c);
 }
-bool is_mark(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) != 0; }
+bool is_mark(char32_t c) {
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) != 0;
+}
 bool is_mark_nonspacing(char32_t c) {
   return u_charType(static_cast<UChar32>(c)) == U_NON_SPACING_MARK && known_to_old_tables(c);
 }
@@ -204,7 +208,8 @@ std::string from_utf16(const std::u16string& s) {
 }
 
 void check_icu(UErrorCode status, const char* what) {
-  PAGODA_CHECK(U_SUCCESS(status), Internal, fmt::format("ICU {} failed: {}", what, u_errorName(status)),
+  PAGODA_CHECK(U_SUCCESS(status), Internal,
+               fmt::format("ICU {} failed: {}", what, u_errorName(status)),
                "check that the ICU data library (libicu72) is installed");
 }
 
@@ -230,21 +235,31 @@ std::string normalize_unicode(std::string_view s, NormalForm form) {
   UErrorCode status = U_ZERO_ERROR;
   const UNormalizer2* norm = nullptr;
   switch (form) {
-    case NormalForm::NFC: norm = unorm2_getNFCInstance(&status); break;
-    case NormalForm::NFD: norm = unorm2_getNFDInstance(&status); break;
-    case NormalForm::NFKC: norm = unorm2_getNFKCInstance(&status); break;
-    case NormalForm::NFKD: norm = unorm2_getNFKDInstance(&status); break;
+    case NormalForm::NFC:
+      norm = unorm2_getNFCInstance(&status);
+      break;
+    case NormalForm::NFD:
+      norm = unorm2_getNFDInstance(&status);
+      break;
+    case NormalForm::NFKC:
+      norm = unorm2_getNFKCInstance(&status);
+      break;
+    case NormalForm::NFKD:
+      norm = unorm2_getNFKDInstance(&status);
+      break;
   }
   check_icu(status, "normalizer");
   const std::u16string in = to_utf16(s);
   std::u16string out(in.size() * 3 + 16, u'\0');
-  int32_t n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
-                               reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()), &status);
+  int32_t n = unorm2_normalize(
+      norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
+      reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()), &status);
   if (status == U_BUFFER_OVERFLOW_ERROR) {
     status = U_ZERO_ERROR;
     out.assign(static_cast<size_t>(n), u'\0');
-    n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
-                         reinterpret_cast<UChar*>(out.data()), n, &status);
+    n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()),
+                         static_cast<int32_t>(in.size()), reinterpret_cast<UChar*>(out.data()), n,
+                         &status);
   }
   check_icu(status, "normalization");
   out.resize(static_cast<size_t>(n));
@@ -286,7 +301,8 @@ std::vector<size_t> grapheme_boundaries(std::string_view s) {
     utext_close(text);
     check_icu(status, "grapheme break iterator");
   }
-  for (int32_t p = ubrk_first(it); p != UBRK_DONE; p = ubrk_next(it)) out.push_back(static_cast<size_t>(p));
+  for (int32_t p = ubrk_first(it); p != UBRK_DONE; p = ubrk_next(it))
+    out.push_back(static_cast<size_t>(p));
   ubrk_close(it);
   utext_close(text);
   if (out.empty() || out.front() != 0) out.insert(out.begin(), 0);
@@ -303,7 +319,8 @@ struct ByteMaps {
     from_char.fill(-1);
     int next = 256;
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+      const bool printable =
+          (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
       const char32_t c = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(next++);
       append_utf8(to_char[b], c);
       from_char[c] = static_cast<int16_t>(b);
@@ -318,8 +335,12 @@ const ByteMaps& byte_maps() {
 
 }  // namespace
 
-const std::array<std::string, 256>& byte_to_unicode() { return byte_maps().to_char; }
+const std::array<std::string, 256>& byte_to_unicode() {
+  return byte_maps().to_char;
+}
 
-int unicode_to_byte(char32_t c) { return c < 512 ? byte_maps().from_char[c] : -1; }
+int unicode_to_byte(char32_t c) {
+  return c < 512 ? byte_maps().from_char[c] : -1;
+}
 
 }  // namespace pagoda::tok

@@ -27,12 +27,14 @@ std::shared_ptr<const Tokenizer> trained(const std::string& name) {
 
 std::shared_ptr<const Tokenizer> from_test_data(const std::string& dir) {
   const fs::path p = test_data() / dir / "tokenizer.json";
-  if (!fs::exists(p)) throw std::runtime_error(p.string() + " is missing: run scripts/fetch-test-data.sh");
+  if (!fs::exists(p))
+    throw std::runtime_error(p.string() + " is missing: run scripts/fetch-test-data.sh");
   return Tokenizer::from_file(p);
 }
 
-std::vector<std::string> stream(const std::shared_ptr<const Tokenizer>& t, std::span<const int32_t> prompt,
-                                const std::vector<int32_t>& ids, bool skip = true) {
+std::vector<std::string> stream(const std::shared_ptr<const Tokenizer>& t,
+                                std::span<const int32_t> prompt, const std::vector<int32_t>& ids,
+                                bool skip = true) {
   IncrementalDetokenizer d(t, prompt, skip);
   std::vector<std::string> out;
   for (int32_t id : ids) out.push_back(d.push(id));
@@ -48,9 +50,11 @@ std::string join(const std::vector<std::string>& parts) {
 
 TEST(IncrementalDetokenizer, HoldsBackCharactersSplitAcrossByteLevelTokens) {
   auto t = from_test_data("tokenizer-llama3");
-  // llama.cpp's test ids for " this is 🦙.cpp": the llama is " ðŁ" + "¦" + "Ļ" (4 UTF-8 bytes).
+  // llama.cpp's test ids for " this is 🦙.cpp": the llama is " ðŁ" + "¦" + "Ļ" (4 UTF-8
+  // bytes).
   const std::vector<int32_t> ids = {420, 374, 11410, 99, 247, 13, 11055};
-  EXPECT_EQ(stream(t, {}, ids), (std::vector<std::string>{" this", " is", "", "", " \xF0\x9F\xA6\x99", ".", "cpp", ""}));
+  EXPECT_EQ(stream(t, {}, ids), (std::vector<std::string>{" this", " is", "", "",
+                                                          " \xF0\x9F\xA6\x99", ".", "cpp", ""}));
   // Cut off mid-character, flush gives what decode gives: U+FFFD.
   const std::vector<int32_t> cut = {420, 11410};
   EXPECT_EQ(join(stream(t, {}, cut)), t->decode(cut));
@@ -96,7 +100,9 @@ TEST(IncrementalDetokenizer, ConcatenationEqualsFullDecodeOnEveryFixtureString) 
   std::ifstream in(kFixtures / "corpus.json");
   const json corpus = json::parse(in);
   std::vector<std::pair<std::string, std::shared_ptr<const Tokenizer>>> vocabs = {
-      {"wordpiece", trained("wordpiece")}, {"unigram", trained("unigram")}, {"spm-bpe", trained("spm-bpe")},
+      {"wordpiece", trained("wordpiece")},
+      {"unigram", trained("unigram")},
+      {"spm-bpe", trained("spm-bpe")},
       {"misc-bpe", trained("misc-bpe")}};
   try {
     vocabs.emplace_back("llama3", from_test_data("tokenizer-llama3"));
@@ -114,8 +120,8 @@ TEST(IncrementalDetokenizer, ConcatenationEqualsFullDecodeOnEveryFixtureString) 
         const std::string want = t->decode(ids, skip);
         const std::string got = join(stream(t, {}, ids, skip));
         if (got != want && ++failures <= 3)
-          ADD_FAILURE() << name << " skip=" << skip << " text '" << text.substr(0, 80) << "'\n  got  '" << got
-                        << "'\n  want '" << want << "'";
+          ADD_FAILURE() << name << " skip=" << skip << " text '" << text.substr(0, 80)
+                        << "'\n  got  '" << got << "'\n  want '" << want << "'";
       }
     }
     EXPECT_EQ(failures, 0u) << name;
