@@ -289,22 +289,45 @@ std::string to_lowercase(std::string_view s) {
   return out;
 }
 
-std::vector<size_t> grapheme_boundaries(std::string_view s) {
-  std::vector<size_t> out;
-  UErrorCode status = U_ZERO_ERROR;
-  UText* text = utext_openUTF8(nullptr, s.data(), static_cast<int64_t>(s.size()), &status);
-  check_icu(status, "utext_openUTF8");
-  UBreakIterator* it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
-  if (U_SUCCESS(status)) ubrk_setUText(it, text, &status);
-  if (U_FAILURE(status)) {
-    if (it) ubrk_close(it);
-    utext_close(text);
+namespace {
+
+// One character break iterator per thread: opening one costs far more than a short text's scan.
+struct GraphemeIterator {
+  UBreakIterator* it = nullptr;
+  GraphemeIterator() {
+    UErrorCode status = U_ZERO_ERROR;
+    it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
     check_icu(status, "grapheme break iterator");
   }
-  for (int32_t p = ubrk_first(it); p != UBRK_DONE; p = ubrk_next(it))
+  ~GraphemeIterator() { ubrk_close(it); }
+};
+
+}  // namespace
+
+std::vector<size_t> grapheme_boundaries(std::string_view s) {
+  std::vector<size_t> out;
+  out.reserve(s.size() + 1);
+  bool ascii = true;
+  for (char ch : s) ascii &= static_cast<unsigned char>(ch) < 0x80;
+  if (ascii) {  // every ASCII character is its own grapheme, except that CR LF is one
+    for (size_t i = 0; i < s.size(); ++i)
+      if (!(i > 0 && s[i] == '\n' && s[i - 1] == '\r')) out.push_back(i);
+    out.push_back(s.size());
+    return out;
+  }
+  thread_local GraphemeIterator graphemes;
+  UErrorCode status = U_ZERO_ERROR;
+  UText text = UTEXT_INITIALIZER;
+  utext_openUTF8(&text, s.data(), static_cast<int64_t>(s.size()), &status);
+  check_icu(status, "utext_openUTF8");
+  ubrk_setUText(graphemes.it, &text, &status);
+  if (U_FAILURE(status)) {
+    utext_close(&text);
+    check_icu(status, "grapheme break iterator");
+  }
+  for (int32_t p = ubrk_first(graphemes.it); p != UBRK_DONE; p = ubrk_next(graphemes.it))
     out.push_back(static_cast<size_t>(p));
-  ubrk_close(it);
-  utext_close(text);
+  utext_close(&text);
   if (out.empty() || out.front() != 0) out.insert(out.begin(), 0);
   if (out.back() != s.size()) out.push_back(s.size());
   return out;

@@ -5,6 +5,7 @@
 
 #include "common/expect_error.h"
 #include "tokenizer/tokenizer_test_util.h"
+#include "tokenizer/unicode.h"
 
 namespace pagoda::testing {
 namespace {
@@ -131,6 +132,15 @@ TEST(Normalizers, PrecompiledCharsmapRewritesGraphemesAsSentencePieceDoes) {
         normalize({{"type", "Precompiled"}, {"precompiled_charsmap", "!!"}}, "A");
       },
       ErrorCode::InvalidFormat, {"base64"});
+}
+
+TEST(Normalizers, GraphemeBoundaries) {
+  EXPECT_EQ(tok::grapheme_boundaries("a\r\nb"), (std::vector<size_t>{0, 1, 3, 4}));
+  EXPECT_EQ(tok::grapheme_boundaries(""), (std::vector<size_t>{0}));
+  // e + combining acute is one grapheme; so is woman + ZWJ + laptop.
+  EXPECT_EQ(tok::grapheme_boundaries("e\xCC\x81x"), (std::vector<size_t>{0, 3, 4}));
+  EXPECT_EQ(tok::grapheme_boundaries("\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x92\xBB!"),
+            (std::vector<size_t>{0, 11, 12}));
 }
 
 TEST(Normalizers, UnknownTypeNamesTheTypeAndFile) {
