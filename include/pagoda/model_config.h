@@ -237,6 +237,10 @@ struct ModelConfig {
   // different parameters (transformers v5 nested rope_parameters, Gemma3's rope_local_base_freq).
   RopeConfig rope;
   std::vector<std::pair<std::string, RopeConfig>> rope_by_layer_type;
+  // The attention window of decoder layer `layer`, as vLLM and transformers assign it: with
+  // layer_types, the window for "sliding_attention" layers only; else with max_window_layers
+  // (Qwen2), layers from that index on; else every layer (Mistral). nullopt without a window.
+  std::optional<int64_t> sliding_window_for_layer(int64_t layer) const;
   // RoPE for a layer type ("sliding_attention"); `rope` when the type has no entry of its own.
   const RopeConfig& rope_for_layer_type(std::string_view layer_type) const;
 

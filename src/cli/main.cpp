@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 
+#include "cli/bench_command.h"
+#include "cli/chat_command.h"
 #include "cli/check_command.h"
+#include "cli/generate_command.h"
 #include "cli/models_command.h"
 #include "pagoda/error.h"
 #include "pagoda/model_registry.h"
@@ -23,6 +26,12 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "check a model directory's checkpoint against its implementation");
   std::string check_dir;
   check->add_option("MODEL_DIR", check_dir, "a Hugging Face model directory")->required();
+  pagoda::cli::GenerateOptions generate_options;
+  auto* generate = generate_options.add_to(app);
+  pagoda::cli::ChatCommandOptions chat_options;
+  auto* chat = chat_options.add_to(app);
+  pagoda::cli::BenchOptions bench_options;
+  auto* bench = bench_options.add_to(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -36,6 +45,9 @@ int main(int argc, char** argv) {
     }
     if (models->parsed()) return pagoda::cli::run_models_command(registry);
     if (check->parsed()) return pagoda::cli::run_check_command(check_dir);
+    if (generate->parsed()) return pagoda::cli::run_generate_command(generate_options);
+    if (chat->parsed()) return pagoda::cli::run_chat_command(chat_options);
+    if (bench->parsed()) return pagoda::cli::run_bench_command(bench_options);
     // No subcommand: the main job. Until a default model ships, it reports what this build can run.
     fmt::print("pagoda {}\n", pagoda::kVersion);
     return pagoda::cli::run_models_command(registry);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "ops/attention.h"
+#include "ops/paged_attention.h"
 #include "pagoda/error.h"
 
 namespace pagoda {
@@ -32,12 +33,43 @@ Tensor Attention::forward(const Tensor& q, const Tensor& k, const Tensor& v,
                           const ForwardContext& context) const {
   const int64_t tokens = q.defined() && q.dim() >= 1 ? q.size(0) : 0;
   Tensor out = Tensor::empty({tokens, num_heads_ * head_size_}, dtype_, q.device());
+  if (context.paged) {
+    PAGODA_CHECK(key_cache_.defined(), InvalidArgument,
+                 fmt::format("attention layer '{}' ran a paged step without a KV cache", prefix_),
+                 "bind the layer's cache with bind_kv_cache before paged forwards");
+    // The cache tensors are shared storage: writing through copies of the handles is intended.
+    Tensor key_cache = key_cache_, value_cache = value_cache_;
+    ops::reshape_and_cache(k, v, context.slot_mapping, key_cache, value_cache);
+    ops::PagedAttentionMetadata meta;
+    meta.query_start_loc = context.query_start_loc;
+    meta.seq_lens = context.seq_lens;
+    meta.block_tables = context.block_tables;
+    meta.max_blocks_per_seq = context.max_blocks_per_seq;
+    ops::paged_attention(q, key_cache_, value_cache_, meta, num_heads_, scale_, sliding_window_,
+                         soft_cap_, out);
+    return out;
+  }
   ops::causal_attention(q, k, v, context.query_start_loc, num_heads_, num_kv_heads_, head_size_,
                         scale_, sliding_window_, soft_cap_, out);
   return out;
 }
 
-void AttentionRegistry::add(const std::string& prefix, const Attention* layer) {
+void Attention::bind_kv_cache(Tensor key_cache, Tensor value_cache) {
+  for (const Tensor* t : {&key_cache, &value_cache})
+    PAGODA_CHECK(t->defined() && t->dim() == 4 && t->size(2) == num_kv_heads_ &&
+                     t->size(3) == head_size_ && t->dtype() == dtype_ && t->is_contiguous(),
+                 InvalidArgument,
+                 fmt::format("attention layer '{}': KV cache {} {}; expected a contiguous "
+                             "[num_blocks, block_size, {}, {}] {} tensor",
+                             prefix_, t->defined() ? t->shape().to_string() : "undefined",
+                             t->defined() ? dtype_name(t->dtype()) : "", num_kv_heads_,
+                             head_size_, dtype_name(dtype_)),
+                 "allocate the cache from the layer's num_kv_heads, head_size and dtype");
+  key_cache_ = std::move(key_cache);
+  value_cache_ = std::move(value_cache);
+}
+
+void AttentionRegistry::add(const std::string& prefix, Attention* layer) {
   PAGODA_CHECK(!layers_.contains(prefix), InvalidArgument,
                fmt::format("attention layer '{}' is registered twice", prefix),
                "give every attention layer its own prefix (ModelInitContext::child)");

@@ -58,6 +58,17 @@ ModelConfig ModelConfig::from_json_string(std::string_view json_text,
   return from_hf_config(HfConfig::from_string(json_text, std::move(source)), options);
 }
 
+std::optional<int64_t> ModelConfig::sliding_window_for_layer(int64_t layer) const {
+  if (!sliding_window) return std::nullopt;
+  if (!layer_types.empty()) {
+    const bool sliding = layer >= 0 && layer < static_cast<int64_t>(layer_types.size()) &&
+                         layer_types[static_cast<size_t>(layer)] == "sliding_attention";
+    return sliding ? sliding_window : std::nullopt;
+  }
+  if (max_window_layers) return layer >= *max_window_layers ? sliding_window : std::nullopt;
+  return sliding_window;
+}
+
 const RopeConfig& ModelConfig::rope_for_layer_type(std::string_view layer_type) const {
   for (const auto& [type, config] : rope_by_layer_type)
     if (type == layer_type) return config;

@@ -106,7 +106,7 @@ HfConfig HfConfig::from_json(const Json& object, std::string source, std::string
       object.is_object(), InvalidConfig,
       fmt::format("{} must hold a JSON object at {}, but it holds {}", source,
                   key_prefix.empty() ? "the top level" : key_prefix, json_util::describe(object)),
-      "a Hugging Face config.Json is one JSON object of settings; check that this is "
+      "a Hugging Face config.json is one JSON object of settings; check that this is "
       "the model's config.json");
   return HfConfig(std::make_shared<const Json>(object), std::move(source), std::move(key_prefix),
                   std::move(override_option));
@@ -129,7 +129,7 @@ HfConfig HfConfig::from_model_dir(const std::filesystem::path& dir) {
                 mistral ? "this looks like a Mistral-format checkpoint (params.json); use the "
                           "Hugging Face-format repository of the model, which has config.json"
                         : "pass the directory of a Hugging Face model snapshot (it holds "
-                          "config.Json beside the *.safetensors files)");
+                          "config.json beside the *.safetensors files)");
   }
   return from_file(path);
 }

@@ -29,14 +29,15 @@ Tensor by_head(const Tensor& x, int64_t head_size) {
 
 }  // namespace
 
-LlamaAttention::LlamaAttention(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options)
+LlamaAttention::LlamaAttention(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options,
+                               int64_t layer)
     : qkv_proj_(ctx.child("qkv_proj"), c.hidden_size, c.head_size, c.num_attention_heads, c.num_kv_heads,
                 options.qkv_bias.value_or(c.hf_text_config.get_bool_or("attention_bias", false))),
       o_proj_(ctx.child("o_proj"), c.num_attention_heads * c.head_size, c.hidden_size,
               c.hf_text_config.get_bool_or("attention_bias", false) && !options.qkv_bias.has_value()),
       rotary_emb_(RotaryEmbedding::get(c.rope)),
       attn_(ctx.child("attn"), qkv_proj_.num_heads(), c.head_size, 1.0 / std::sqrt(static_cast<double>(c.head_size)),
-            qkv_proj_.num_kv_heads()) {
+            qkv_proj_.num_kv_heads(), c.sliding_window_for_layer(layer)) {
   if (options.qk_norm) {
     const double eps = c.norm_eps.value_or(1e-6);
     q_norm_.emplace(ctx.child("q_norm"), c.head_size, eps);
@@ -70,8 +71,9 @@ Tensor LlamaMLP::forward(const Tensor& hidden) const {
   return down_proj_.forward(act_fn_.forward(gate_up_proj_.forward(hidden)));
 }
 
-LlamaDecoderLayer::LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options)
-    : self_attn_(ctx.child("self_attn"), c, options),
+LlamaDecoderLayer::LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options,
+                                     int64_t layer)
+    : self_attn_(ctx.child("self_attn"), c, options, layer),
       mlp_(ctx.child("mlp"), c),
       input_layernorm_(ctx.child("input_layernorm"), c.hidden_size, c.norm_eps.value_or(1e-6)),
       post_attention_layernorm_(ctx.child("post_attention_layernorm"), c.hidden_size, c.norm_eps.value_or(1e-6)) {}
@@ -93,7 +95,7 @@ LlamaModel::LlamaModel(const ModelInitContext& ctx, const ModelConfig& c, const 
     : embed_tokens_(ctx.child("embed_tokens"), c.vocab_size, c.hidden_size),
       norm_(ctx.child("norm"), c.hidden_size, c.norm_eps.value_or(1e-6)) {
   for (int64_t i = 0; i < c.num_hidden_layers; ++i)
-    layers_.push_back(std::make_unique<LlamaDecoderLayer>(ctx.child("layers").child(std::to_string(i)), c, options));
+    layers_.push_back(std::make_unique<LlamaDecoderLayer>(ctx.child("layers").child(std::to_string(i)), c, options, i));
 }
 
 Tensor LlamaModel::embed_input_ids(const Tensor& input_ids) const { return embed_tokens_.forward(input_ids); }

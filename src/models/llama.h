@@ -26,7 +26,9 @@ struct LlamaOptions {
 
 class LlamaAttention {
  public:
-  LlamaAttention(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options);
+  // layer: the decoder layer's index, which decides whether it uses a sliding window.
+  LlamaAttention(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options,
+                 int64_t layer);
   Tensor forward(const Tensor& positions, const Tensor& hidden, const ForwardContext& context) const;
 
  private:
@@ -50,7 +52,8 @@ class LlamaMLP {
 
 class LlamaDecoderLayer {
  public:
-  LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options);
+  LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options,
+                    int64_t layer);
   // hidden and residual in place; residual undefined on the first layer.
   void forward(const Tensor& positions, Tensor& hidden, Tensor& residual, const ForwardContext& context) const;
 

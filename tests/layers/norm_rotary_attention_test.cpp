@@ -271,7 +271,8 @@ TEST_F(LayerTest, AttentionForwardEqualsTheOpAndRegisters) {
 
   const Tensor qkv = random_tensor({9, 32 + 16 + 16}, DType::F32, rng, -2.0, 2.0);
   const Tensor q = qkv.slice(1, 0, 32), k = qkv.slice(1, 32, 48), v = qkv.slice(1, 48, 64);
-  ForwardContext fc{{0, 2, 9}};
+  ForwardContext fc;
+  fc.query_start_loc = {0, 2, 9};
   const Tensor got = attn.forward(q, k, v, fc);
   EXPECT_EQ(got.shape(), (Shape{9, 32}));
   EXPECT_EQ(got.dtype(), DType::F32);

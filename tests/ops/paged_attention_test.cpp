@@ -39,7 +39,7 @@ struct Config {
 // op must not read (blocks before the sliding window of the sequence's first query, blocks past
 // seq_len, one spare column) hold kInvalidBlock. Keys and values are written with
 // reshape_and_cache from rows spaced apart in a wider buffer, with padding rows of slot -1 mixed
-// in; the positions in blocks the op must not read get slot -1 too.
+// in; positions before the window of the first query get slot -1 too (left NaN).
 struct Batch {
   Config cfg;
   std::vector<Seq> seqs;
@@ -59,12 +59,10 @@ void fill_nan(Tensor& t) {
   from_f64(t, nan);
 }
 
-// The first block of sequence s that the op may read.
-int64_t first_read_block(const Seq& s, const Config& cfg) {
+// The first position of sequence s whose key the op may read: the window start of its first query.
+int64_t first_read_position(const Seq& s, const Config& cfg) {
   const int64_t first_query = s.seq_len - s.q_len;
-  int64_t first_key = 0;
-  if (cfg.window) first_key = std::max<int64_t>(0, first_query - *cfg.window + 1);
-  return first_key / cfg.block_size;
+  return cfg.window ? std::max<int64_t>(0, first_query - *cfg.window + 1) : 0;
 }
 
 Batch make_batch(const std::vector<Seq>& seqs, const Config& cfg, DType dtype, Rng& rng) {
@@ -107,13 +105,15 @@ Batch make_batch(const std::vector<Seq>& seqs, const Config& cfg, DType dtype, R
   for (size_t si = 0; si < seqs.size(); ++si) {
     const Seq& s = seqs[si];
     const int64_t blocks = (s.seq_len + bs - 1) / bs;
-    const int64_t first_block = s.q_len > 0 ? first_read_block(s, cfg) : 0;
+    const int64_t first_key = s.q_len > 0 ? first_read_position(s, cfg) : 0;
+    const int64_t first_block = first_key / bs;
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int32_t id = ids[next_id++];
       if (blk >= first_block)
         b.tables[static_cast<size_t>(static_cast<int64_t>(si) * b.max_blocks + blk)] = id;
+      // Positions before the window are not written: they stay NaN even in a block that is read.
       for (int64_t off = 0; off < bs && blk * bs + off < s.seq_len; ++off)
-        slots.push_back(blk >= first_block ? id * bs + off : -1);
+        slots.push_back(blk * bs + off >= first_key ? id * bs + off : -1);
     }
     slots.push_back(-1);  // padding row
     const auto first = static_cast<std::ptrdiff_t>(r * row);

@@ -1,0 +1,55 @@
+// What an engine is built from: the model and how much of the machine it may use. Names and
+// defaults follow vLLM's engine arguments (`vllm serve --help`) where vLLM has the argument.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace pagoda {
+
+struct EngineArgs {
+  // A Hugging Face model directory (config.json, *.safetensors, tokenizer files).
+  std::string model;
+  // The tokenizer's directory; empty: the model directory.
+  std::string tokenizer;
+  // Run on token ids only: no tokenizer is loaded (text prompts and stop strings are refused).
+  bool skip_tokenizer_init = false;
+  // "auto", "bfloat16", "float16" or "float32" (see ModelConfigOptions::dtype).
+  std::string dtype = "auto";
+  // JSON object merged into config.json (vLLM's --hf-overrides).
+  std::string hf_overrides;
+  // "auto": weights from the model directory's safetensors; "dummy": random weights of the right
+  // shapes (vLLM's --load-format dummy), for benchmarks and tests with only a config.json.
+  std::string load_format = "auto";
+  // The context length; nullopt: from config.json.
+  std::optional<int64_t> max_model_len;
+
+  // KV cache: tokens per block, and the memory the pool may take. kv_cache_memory_bytes wins;
+  // otherwise kv_cache_memory_fraction of the memory available after the weights are loaded.
+  // num_kv_blocks fixes the pool size outright (tests, preemption experiments).
+  int64_t block_size = 16;
+  std::optional<int64_t> kv_cache_memory_bytes;
+  double kv_cache_memory_fraction = 0.5;
+  std::optional<int64_t> num_kv_blocks;
+  bool enable_prefix_caching = true;
+
+  // Scheduler: tokens computed per step and sequences per step. Prompts longer than the budget
+  // are computed in chunks (vLLM's chunked prefill, always on here: there is no prefill phase).
+  int64_t max_num_batched_tokens = 2048;
+  int64_t max_num_seqs = 256;
+  // A prompt takes at most this many tokens of one step's budget (0: no limit), so that long
+  // prompts do not stall running decodes (vLLM's long_prefill_token_threshold).
+  int64_t long_prefill_token_threshold = 0;
+
+  // Seeds the generator of requests that carry no seed of their own.
+  uint64_t seed = 0;
+  // "auto": request defaults from the model's generation_config.json (vLLM's default); "vllm":
+  // ignore it.
+  std::string generation_config = "auto";
+
+  // Throws pagoda::Error(InvalidArgument) naming the first argument out of range.
+  void validate() const;
+};
+
+}  // namespace pagoda

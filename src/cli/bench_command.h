@@ -1,0 +1,28 @@
+// `pagoda bench latency|throughput MODEL`: vLLM's offline benchmarks on synthetic prompts (random
+// token ids, EOS ignored, so every request generates exactly --output-len tokens).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/engine_options.h"
+
+namespace pagoda::cli {
+
+struct BenchOptions {
+  EngineOptions engine;
+  std::string mode;  // latency or throughput
+  int64_t input_len = 32;
+  int64_t output_len = 128;
+  int64_t batch_size = 8;       // latency: prompts per iteration
+  int64_t num_prompts = 64;     // throughput: prompts in total
+  int64_t num_iters_warmup = 1;
+  int64_t num_iters = 5;
+  int64_t seed = 0;
+  std::string output_json;
+
+  CLI::App* add_to(CLI::App& app);
+};
+
+int run_bench_command(BenchOptions& options);
+
+}  // namespace pagoda::cli

@@ -1,0 +1,44 @@
+// Engine arguments as command-line options, shared by `generate`, `bench` and `serve` (vLLM's
+// spelling: --max-model-len, --max-num-seqs, ...).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "pagoda/engine_args.h"
+#include "pagoda/sampling_params.h"
+
+namespace pagoda::cli {
+
+struct EngineOptions {
+  EngineArgs args;
+  std::string kv_cache_memory;  // "4GiB", "512MiB", bytes
+  bool no_prefix_caching = false;
+  int64_t threads = 0;
+
+  // Adds the options to `app`, with MODEL as the positional argument.
+  void add_to(CLI::App& app);
+  // Resolves the parsed strings into args (throws pagoda::Error for bad values) and applies
+  // --threads (before the thread pool starts).
+  EngineArgs resolve();
+};
+
+// Sampling options (--max-tokens, --temperature, ...): those given override `defaults`.
+struct SamplingOptions {
+  std::optional<int64_t> max_tokens, top_k, n, seed, min_tokens, logprobs, prompt_logprobs;
+  std::optional<double> temperature, top_p, min_p, presence_penalty, frequency_penalty,
+      repetition_penalty;
+  std::vector<std::string> stop;
+  std::vector<int64_t> stop_token_ids;
+  bool ignore_eos = false;
+
+  void add_to(CLI::App& app);
+  SamplingParams resolve(SamplingParams defaults) const;
+};
+
+// "4GiB", "1.5G", "512MiB", "100000" (bytes) -> bytes; pagoda::Error naming the option otherwise.
+int64_t parse_memory_size(const std::string& text, const std::string& option);
+
+}  // namespace pagoda::cli

@@ -1,0 +1,27 @@
+// How many KV blocks the pool gets: from an explicit block count, an explicit memory budget, or a
+// fraction of the memory available once the weights are loaded; capped at what max_num_seqs
+// sequences of max_model_len tokens could ever use, and refused when one max_model_len sequence
+// would not fit.
+#pragma once
+
+#include <cstdint>
+
+#include "pagoda/engine_args.h"
+
+namespace pagoda::engine {
+
+struct KVCachePlan {
+  int64_t num_blocks = 0;  // including the reserved null block
+  int64_t bytes = 0;
+  int64_t capacity_tokens = 0;
+  std::string origin;  // how the size was chosen, for the log
+};
+
+// bytes_per_token: over all layers, keys and values. Throws pagoda::Error when the pool cannot
+// hold one sequence of max_model_len tokens, naming both numbers and the fixes.
+KVCachePlan plan_kv_cache(const EngineArgs& args, int64_t bytes_per_token, int64_t max_model_len);
+
+// MemAvailable from /proc/meminfo, in bytes (0 when unknown).
+int64_t available_memory_bytes();
+
+}  // namespace pagoda::engine
