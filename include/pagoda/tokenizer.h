@@ -84,11 +84,14 @@ class Tokenizer {
 // byte-fallback or byte-level tokens) is held back, and SentencePiece's leading-space rule is
 // applied as a full decode would, so with no prompt the concatenation of every push() result and
 // flush() equals decode(all pushed ids); with a prompt, the text continues decode(prompt).
-// Each push() decodes only a short window of recent tokens.
+// Each push() decodes only a short window of recent tokens. One exception to the equality, shared
+// with vLLM and tokenizers' DecodeStream: when byte-fallback tokens spell valid characters that are
+// emitted and then further byte tokens make the run invalid UTF-8, a full decode turns the whole
+// run into U+FFFD while the stream keeps the characters it already emitted.
 class IncrementalDetokenizer {
  public:
-  IncrementalDetokenizer(std::shared_ptr<const Tokenizer> tokenizer, std::span<const int32_t> prompt_ids,
-                         bool skip_special_tokens = true);
+  IncrementalDetokenizer(std::shared_ptr<const Tokenizer> tokenizer,
+                         std::span<const int32_t> prompt_ids, bool skip_special_tokens = true);
   // The new final text after `id` (may be empty while a character is incomplete).
   std::string push(int32_t id);
   // Whatever is still held back (incomplete characters become U+FFFD, as decode() would).

@@ -35,7 +35,9 @@ const AddedToken* AddedVocabulary::by_content(std::string_view content) const {
 namespace {
 
 // Rust regex `\w$` / `^\w` and the whitespace runs lstrip/rstrip absorb.
-bool ends_with_word(std::string_view s) { return !s.empty() && is_word_char(last_code_point(s)); }
+bool ends_with_word(std::string_view s) {
+  return !s.empty() && is_word_char(last_code_point(s));
+}
 bool starts_with_word(std::string_view s) {
   size_t i = 0;
   return !s.empty() && is_word_char(next_code_point(s, i));
@@ -61,7 +63,8 @@ size_t leading_space_length(std::string_view s) {
 
 }  // namespace
 
-void AddedVocabulary::split(std::string_view text, bool normalized_set, std::vector<Segment>& out) const {
+void AddedVocabulary::split(std::string_view text, bool normalized_set,
+                            std::vector<Segment>& out) const {
   const ByteTrie& trie = normalized_set ? normalized_trie_ : raw_trie_;
   const bool any = normalized_set ? has_normalized_ : has_raw_;
   size_t start_offset = 0;

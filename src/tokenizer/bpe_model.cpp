@@ -15,7 +15,7 @@
 namespace pagoda::tok {
 namespace {
 
-constexpr size_t kCacheCapacity = 65536;  // words
+constexpr size_t kCacheCapacity = 65536;     // words
 constexpr size_t kMaxCachedWordBytes = 256;  // as tokenizers' cache: long words are rarely repeated
 
 class MergeTable {
@@ -34,7 +34,8 @@ class MergeTable {
       size_t i = hash(key) & mask_;
       while (keys_[i] != kEmpty && keys_[i] != key) i = (i + 1) & mask_;
       keys_[i] = key;
-      values_[i] = value;  // a repeated merge takes the later rank, as tokenizers' HashMap insert does
+      values_[i] =
+          value;  // a repeated merge takes the later rank, as tokenizers' HashMap insert does
     }
   }
   const Result* find(int32_t a, int32_t b) const {
@@ -71,7 +72,8 @@ class BpeModel final : public Model {
            const std::string& source)
       : options_(std::move(options)) {
     for (auto& [token, id] : vocab) {
-      PAGODA_CHECK(id >= 0, InvalidFormat, fmt::format("{}: model.vocab['{}'] has negative id {}", source, token, id),
+      PAGODA_CHECK(id >= 0, InvalidFormat,
+                   fmt::format("{}: model.vocab['{}'] has negative id {}", source, token, id),
                    "fix the vocabulary");
       vocab_.add(std::move(token), id);
     }
@@ -81,15 +83,17 @@ class BpeModel final : public Model {
     for (size_t i = 0; i < merges.size(); ++i) {
       const auto& [a, b] = merges[i];
       auto missing = [&](const std::string& t) {
-        throw_error(ErrorCode::InvalidFormat,
-                    fmt::format("{}: model.merges[{}] ('{} {}') uses token '{}' that is not in model.vocab", source, i,
-                                a, b, t),
-                    "the vocabulary and merges do not belong together; re-download the tokenizer");
+        throw_error(
+            ErrorCode::InvalidFormat,
+            fmt::format("{}: model.merges[{}] ('{} {}') uses token '{}' that is not in model.vocab",
+                        source, i, a, b, t),
+            "the vocabulary and merges do not belong together; re-download the tokenizer");
       };
       const auto ia = vocab_.find(a), ib = vocab_.find(b);
       if (!ia) missing(a);
       if (!ib) missing(b);
-      const std::string merged = a + (b.size() >= prefix_len ? b.substr(prefix_len) : std::string());
+      const std::string merged =
+          a + (b.size() >= prefix_len ? b.substr(prefix_len) : std::string());
       const auto im = vocab_.find(merged);
       if (!im) missing(merged);
       entries.push_back({MergeTable::pack(*ia, *ib), {static_cast<int32_t>(i), *im}});
@@ -135,7 +139,9 @@ class BpeModel final : public Model {
     if (cacheable) {
       std::unique_lock lock(cache_mutex_);
       if (cache_.size() < kCacheCapacity)
-        cache_.emplace(std::string(word), std::vector<int32_t>(out.begin() + static_cast<ptrdiff_t>(first), out.end()));
+        cache_.emplace(
+            std::string(word),
+            std::vector<int32_t>(out.begin() + static_cast<ptrdiff_t>(first), out.end()));
     }
   }
 
@@ -151,7 +157,9 @@ class BpeModel final : public Model {
     int32_t pos;
     int32_t new_id;
     // std::push_heap builds a max-heap: "less" means lower priority (higher rank, then later pos).
-    bool operator<(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    bool operator<(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
   };
 
   void merge_word(std::string_view word, std::vector<int32_t>& out) const {
@@ -160,7 +168,9 @@ class BpeModel final : public Model {
     thread_local std::string scratch;
     syms.clear();
     heap.clear();
-    auto add = [&](int32_t id) { syms.push_back({id, static_cast<int32_t>(syms.size()) - 1, -1, true}); };
+    auto add = [&](int32_t id) {
+      syms.push_back({id, static_cast<int32_t>(syms.size()) - 1, -1, true});
+    };
     std::optional<int32_t> pending_unk;  // a fused unk waits here until a known symbol follows
     size_t i = 0;
     while (i < word.size()) {
@@ -198,9 +208,10 @@ class BpeModel final : public Model {
         }
       }
       if (options_.unk_token) {
-        PAGODA_CHECK(unk_id_.has_value(), InvalidFormat,
-                     fmt::format("BPE unk_token '{}' is not in the vocabulary", *options_.unk_token),
-                     "add the unk token to model.vocab or remove model.unk_token");
+        PAGODA_CHECK(
+            unk_id_.has_value(), InvalidFormat,
+            fmt::format("BPE unk_token '{}' is not in the vocabulary", *options_.unk_token),
+            "add the unk token to model.vocab or remove model.unk_token");
         if (pending_unk && !options_.fuse_unk) add(*pending_unk);
         pending_unk = unk_id_;
       }
@@ -256,8 +267,8 @@ class BpeModel final : public Model {
 }  // namespace
 
 std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, int32_t>> vocab,
-                                const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
-                                const std::string& source) {
+                                const std::vector<std::pair<std::string, std::string>>& merges,
+                                BpeOptions options, const std::string& source) {
   return std::make_unique<BpeModel>(std::move(vocab), merges, std::move(options), source);
 }
 

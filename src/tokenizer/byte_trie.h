@@ -3,7 +3,6 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace pagoda::tok {
@@ -18,11 +17,15 @@ class ByteTrie {
       uint32_t next = child(node, c);
       if (next == 0) {
         next = static_cast<uint32_t>(nodes_.size());
-        if (node == 0)
+        Node fresh;
+        fresh.label = c;
+        if (node == 0) {
           root_[c] = next;
-        else
-          nodes_[node].children.emplace_back(c, next);
-        nodes_.emplace_back();
+        } else {
+          fresh.next_sibling = nodes_[node].first_child;
+          nodes_[node].first_child = next;
+        }
+        nodes_.push_back(fresh);
       }
       node = next;
     }
@@ -52,16 +55,19 @@ class ByteTrie {
   bool starts_with(unsigned char c) const { return root_[c] != 0; }
 
  private:
-  // The root's children are an array (it has the most); the other nodes have few.
+  // The root's children are an array (it has the most); the other nodes keep a sibling list, so
+  // a trie of a 250k-piece vocabulary is one flat array of 16-byte nodes.
   uint32_t child(uint32_t node, unsigned char c) const {
     if (node == 0) return root_[c];
-    for (const auto& [label, next] : nodes_[node].children)
-      if (label == c) return next;
+    for (uint32_t k = nodes_[node].first_child; k != 0; k = nodes_[k].next_sibling)
+      if (nodes_[k].label == c) return k;
     return 0;
   }
   struct Node {
-    std::vector<std::pair<unsigned char, uint32_t>> children;
+    uint32_t first_child = 0;
+    uint32_t next_sibling = 0;
     int32_t value = -1;
+    unsigned char label = 0;
   };
   std::vector<Node> nodes_ = std::vector<Node>(1);
   std::array<uint32_t, 256> root_{};

@@ -49,7 +49,8 @@ class MetaspaceDecoder final : public Decoder {
       out.reserve(t.size());
       for (size_t k = 0; k < t.size();) {
         if (t.compare(k, rep_.size(), rep_) == 0) {
-          // tokenizers drops every replacement character of the first token, not only a leading one.
+          // tokenizers drops every replacement character of the first token, not only a leading
+          // one.
           if (!(i == 0 && scheme_ != PrependScheme::Never)) out.push_back(' ');
           k += rep_.size();
         } else {
@@ -123,7 +124,8 @@ class FuseDecoder final : public Decoder {
 // Removes up to `start` leading and `stop` trailing copies of `content` from each token.
 class StripDecoder final : public Decoder {
  public:
-  StripDecoder(char32_t content, size_t start, size_t stop) : content_(content), start_(start), stop_(stop) {}
+  StripDecoder(char32_t content, size_t start, size_t stop)
+      : content_(content), start_(start), stop_(stop) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (std::string& t : tokens) {
       std::vector<size_t> bounds;  // code point start offsets, then t.size()
@@ -148,7 +150,8 @@ class StripDecoder final : public Decoder {
 
 class ReplaceDecoder final : public Decoder {
  public:
-  ReplaceDecoder(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceDecoder(Pattern pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (std::string& t : tokens) t = pattern_.replace_all(t, content_);
   }
@@ -191,12 +194,14 @@ void cleanup(std::string& s) {
 
 class WordPieceDecoder final : public Decoder {
  public:
-  WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+  WordPieceDecoder(std::string prefix, bool cleanup)
+      : prefix_(std::move(prefix)), cleanup_(cleanup) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string& t = tokens[i];
       if (i != 0) {
-        // replacen(prefix, "", 1): the first occurrence, wherever it is, when the token starts with it.
+        // replacen(prefix, "", 1): the first occurrence, wherever it is, when the token starts with
+        // it.
         if (!prefix_.empty() && t.compare(0, prefix_.size(), prefix_) == 0)
           t.erase(0, prefix_.size());
         else
@@ -216,7 +221,8 @@ class BpeDecoder final : public Decoder {
  public:
   explicit BpeDecoder(std::string suffix) : suffix_(std::move(suffix)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
-    for (size_t i = 0; i < tokens.size(); ++i) replace_every(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
+    for (size_t i = 0; i < tokens.size(); ++i)
+      replace_every(tokens[i], suffix_, i + 1 == tokens.size() ? "" : " ");
   }
 
  private:
@@ -249,7 +255,8 @@ class CtcDecoder final : public Decoder {
 
 class SequenceDecoder final : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts)
+      : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& d : parts_) d->decode_chain(tokens);
   }
@@ -277,12 +284,17 @@ std::unique_ptr<Decoder> make_decoder(const JsonAt& at) {
     PrependScheme scheme = PrependScheme::Always;
     if (at.has("prepend_scheme")) {
       const std::string s = at.child("prepend_scheme").str();
-      if (s == "always") scheme = PrependScheme::Always;
-      else if (s == "first") scheme = PrependScheme::First;
-      else if (s == "never") scheme = PrependScheme::Never;
-      else at.child("prepend_scheme").fail("one of \"always\", \"first\", \"never\"");
+      if (s == "always")
+        scheme = PrependScheme::Always;
+      else if (s == "first")
+        scheme = PrependScheme::First;
+      else if (s == "never")
+        scheme = PrependScheme::Never;
+      else
+        at.child("prepend_scheme").fail("one of \"always\", \"first\", \"never\"");
     } else if (at.has("add_prefix_space")) {
-      scheme = at.child("add_prefix_space").boolean() ? PrependScheme::Always : PrependScheme::Never;
+      scheme =
+          at.child("add_prefix_space").boolean() ? PrependScheme::Always : PrependScheme::Never;
     }
     return std::make_unique<MetaspaceDecoder>(std::move(rep), scheme);
   }
@@ -292,16 +304,19 @@ std::unique_ptr<Decoder> make_decoder(const JsonAt& at) {
     const int64_t start = at.int_or("start", 0), stop = at.int_or("stop", 0);
     if (start < 0) at.child("start").fail("a non-negative integer");
     if (stop < 0) at.child("stop").fail("a non-negative integer");
-    return std::make_unique<StripDecoder>(single_char(at.child("content"), " "), static_cast<size_t>(start),
-                                          static_cast<size_t>(stop));
+    return std::make_unique<StripDecoder>(single_char(at.child("content"), " "),
+                                          static_cast<size_t>(start), static_cast<size_t>(stop));
   }
   if (type == "Replace")
-    return std::make_unique<ReplaceDecoder>(make_pattern(at.child("pattern")), at.child("content").str());
+    return std::make_unique<ReplaceDecoder>(make_pattern(at.child("pattern")),
+                                            at.child("content").str());
   if (type == "WordPiece")
-    return std::make_unique<WordPieceDecoder>(at.str_or("prefix", "##"), at.bool_or("cleanup", true));
+    return std::make_unique<WordPieceDecoder>(at.str_or("prefix", "##"),
+                                              at.bool_or("cleanup", true));
   if (type == "BPEDecoder") return std::make_unique<BpeDecoder>(at.str_or("suffix", "</w>"));
   if (type == "CTC")
-    return std::make_unique<CtcDecoder>(at.str_or("pad_token", "<pad>"), at.str_or("word_delimiter_token", "|"),
+    return std::make_unique<CtcDecoder>(at.str_or("pad_token", "<pad>"),
+                                        at.str_or("word_delimiter_token", "|"),
                                         at.bool_or("cleanup", true));
   if (type == "Sequence") {
     const JsonAt list = at.child("decoders");

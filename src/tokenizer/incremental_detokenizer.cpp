@@ -1,11 +1,10 @@
 // The incremental detokenizer of vLLM (prefix_offset / read_offset over a short window of ids):
 // the text of the window is decoded twice, without and with the new tokens, and the difference is
 // emitted once it no longer ends in U+FFFD (an incomplete UTF-8 character).
-#include "pagoda/tokenizer.h"
-
 #include <algorithm>
 
 #include "pagoda/error.h"
+#include "pagoda/tokenizer.h"
 
 namespace pagoda {
 namespace {
@@ -21,17 +20,20 @@ bool ends_with_replacement(const std::string& s) {
 }  // namespace
 
 IncrementalDetokenizer::IncrementalDetokenizer(std::shared_ptr<const Tokenizer> tokenizer,
-                                               std::span<const int32_t> prompt_ids, bool skip_special_tokens)
+                                               std::span<const int32_t> prompt_ids,
+                                               bool skip_special_tokens)
     : tokenizer_(std::move(tokenizer)), skip_special_(skip_special_tokens) {
-  PAGODA_CHECK(tokenizer_ != nullptr, InvalidArgument, "IncrementalDetokenizer was given no tokenizer",
-               "pass the model's tokenizer");
+  PAGODA_CHECK(tokenizer_ != nullptr, InvalidArgument,
+               "IncrementalDetokenizer was given no tokenizer", "pass the model's tokenizer");
   // Skipped special tokens decode to nothing; keeping them out of the window keeps its first
   // token a real one, so SentencePiece's "first token loses its space" rule applies only where a
   // full decode applies it.
-  for (size_t i = prompt_ids.size() > 4 * kPromptContext ? prompt_ids.size() - 4 * kPromptContext : 0;
+  for (size_t i = prompt_ids.size() > 4 * kPromptContext ? prompt_ids.size() - 4 * kPromptContext
+                                                         : 0;
        i < prompt_ids.size(); ++i)
     if (!(skip_special_ && tokenizer_->is_special(prompt_ids[i]))) ids_.push_back(prompt_ids[i]);
-  if (ids_.size() > kPromptContext) ids_.erase(ids_.begin(), ids_.end() - static_cast<ptrdiff_t>(kPromptContext));
+  if (ids_.size() > kPromptContext)
+    ids_.erase(ids_.begin(), ids_.end() - static_cast<ptrdiff_t>(kPromptContext));
   prefix_offset_ = 0;
   read_offset_ = ids_.size();
 }
@@ -40,14 +42,16 @@ std::string IncrementalDetokenizer::push(int32_t id) {
   if (skip_special_ && tokenizer_->is_special(id)) return {};
   ids_.push_back(id);
   const std::span<const int32_t> all(ids_);
-  const std::string prefix = tokenizer_->decode(all.subspan(prefix_offset_, read_offset_ - prefix_offset_), skip_special_);
+  const std::string prefix =
+      tokenizer_->decode(all.subspan(prefix_offset_, read_offset_ - prefix_offset_), skip_special_);
   const std::string text = tokenizer_->decode(all.subspan(prefix_offset_), skip_special_);
   if (text.size() <= prefix.size() || ends_with_replacement(text)) return {};
   std::string out;
   if (text.compare(0, prefix.size(), prefix) == 0) {
     out = text.substr(prefix.size());
   } else {
-    // The decoder rewrote earlier text (rare: cleanup rules); emit what differs after the common part.
+    // The decoder rewrote earlier text (rare: cleanup rules); emit what differs after the common
+    // part.
     const auto mismatch = std::mismatch(prefix.begin(), prefix.end(), text.begin());
     out = text.substr(static_cast<size_t>(mismatch.second - text.begin()));
   }
@@ -62,10 +66,12 @@ std::string IncrementalDetokenizer::push(int32_t id) {
 
 std::string IncrementalDetokenizer::flush() {
   const std::span<const int32_t> all(ids_);
-  const std::string prefix = tokenizer_->decode(all.subspan(prefix_offset_, read_offset_ - prefix_offset_), skip_special_);
+  const std::string prefix =
+      tokenizer_->decode(all.subspan(prefix_offset_, read_offset_ - prefix_offset_), skip_special_);
   const std::string text = tokenizer_->decode(all.subspan(prefix_offset_), skip_special_);
   std::string out;
-  if (text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0) out = text.substr(prefix.size());
+  if (text.size() > prefix.size() && text.compare(0, prefix.size(), prefix) == 0)
+    out = text.substr(prefix.size());
   ids_.erase(ids_.begin(), ids_.begin() + static_cast<ptrdiff_t>(read_offset_));
   prefix_offset_ = 0;
   read_offset_ = ids_.size();

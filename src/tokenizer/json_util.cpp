@@ -85,9 +85,10 @@ std::optional<std::string> JsonAt::opt_str(std::string_view key) const {
 }
 
 void unknown_type(const JsonAt& at, std::string_view kind, std::string_view type) {
-  throw_error(ErrorCode::Unsupported,
-              fmt::format("{}: {} type '{}' (key '{}') is not supported", at.source, kind, type, at.path),
-              "use a tokenizer whose components Pagoda implements (see docs), or report the type");
+  throw_error(
+      ErrorCode::Unsupported,
+      fmt::format("{}: {} type '{}' (key '{}') is not supported", at.source, kind, type, at.path),
+      "use a tokenizer whose components Pagoda implements (see docs), or report the type");
 }
 
 }  // namespace pagoda::tok

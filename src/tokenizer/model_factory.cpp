@@ -8,6 +8,10 @@
 namespace pagoda::tok {
 
 void Vocab::add(std::string token, int32_t id) {
+  // Ids index a table; an absurd id in a corrupt file must not allocate gigabytes.
+  PAGODA_CHECK(id >= 0 && id < kMaxTokenId, InvalidFormat,
+               fmt::format("token '{}' has id {}, outside 0..{}", token, id, kMaxTokenId - 1),
+               "the tokenizer file is corrupt; re-download it");
   const auto index = static_cast<size_t>(id);
   if (index >= tokens_.size()) {
     tokens_.resize(index + 1);
@@ -84,16 +88,19 @@ std::unique_ptr<Model> make_model(const JsonAt& at) {
     o.fuse_unk = at.bool_or("fuse_unk", false);
     o.byte_fallback = at.bool_or("byte_fallback", false);
     o.ignore_merges = at.bool_or("ignore_merges", false);
-    return make_bpe(read_vocab_object(at.child("vocab")), read_merges(at.child("merges")), std::move(o), at.source);
+    return make_bpe(read_vocab_object(at.child("vocab")), read_merges(at.child("merges")),
+                    std::move(o), at.source);
   }
   if (type == "WordPiece") {
     const int64_t max_chars = at.int_or("max_input_chars_per_word", 100);
     if (max_chars < 0) at.child("max_input_chars_per_word").fail("a non-negative integer");
-    return make_wordpiece(to_vocab(read_vocab_object(at.child("vocab"))), at.str_or("unk_token", "[UNK]"),
-                          at.str_or("continuing_subword_prefix", "##"), static_cast<size_t>(max_chars), at.source);
+    return make_wordpiece(
+        to_vocab(read_vocab_object(at.child("vocab"))), at.str_or("unk_token", "[UNK]"),
+        at.str_or("continuing_subword_prefix", "##"), static_cast<size_t>(max_chars), at.source);
   }
   if (type == "WordLevel")
-    return make_wordlevel(to_vocab(read_vocab_object(at.child("vocab"))), at.opt_str("unk_token"), at.source);
+    return make_wordlevel(to_vocab(read_vocab_object(at.child("vocab"))), at.opt_str("unk_token"),
+                          at.source);
   if (type == "Unigram") {
     const JsonAt vocab = at.child("vocab");
     std::vector<std::pair<std::string, double>> pieces;

@@ -20,6 +20,9 @@ struct StringHash {
 };
 using StringIdMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
+// Largest vocabularies are ~1M tokens; ids beyond this are treated as corruption.
+constexpr int32_t kMaxTokenId = 1 << 26;
+
 // token <-> id, ids possibly sparse.
 class Vocab {
  public:
@@ -30,7 +33,8 @@ class Vocab {
     return it->second;
   }
   const std::string* token(int32_t id) const {
-    if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || !present_[static_cast<size_t>(id)]) return nullptr;
+    if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || !present_[static_cast<size_t>(id)])
+      return nullptr;
     return &tokens_[static_cast<size_t>(id)];
   }
   int64_t size() const { return static_cast<int64_t>(tokens_.size()); }  // max id + 1
@@ -63,8 +67,8 @@ struct BpeOptions {
 };
 
 std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, int32_t>> vocab,
-                                const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
-                                const std::string& source);
+                                const std::vector<std::pair<std::string, std::string>>& merges,
+                                BpeOptions options, const std::string& source);
 // The "model" object of tokenizer.json.
 std::unique_ptr<Model> make_model(const JsonAt& at);
 

@@ -96,15 +96,19 @@ class PrependNormalizer final : public Normalizer {
 };
 
 bool is_chinese_char(char32_t c) {
-  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
-         (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+  return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+         (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
+         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
 class BertNormalizer final : public Normalizer {
  public:
   BertNormalizer(bool clean_text, bool chinese, bool strip_accents, bool lowercase)
-      : clean_text_(clean_text), chinese_(chinese), strip_accents_(strip_accents), lowercase_(lowercase) {}
+      : clean_text_(clean_text),
+        chinese_(chinese),
+        strip_accents_(strip_accents),
+        lowercase_(lowercase) {}
 
   void normalize(std::string& s) const override {
     if (clean_text_ || chinese_) {
@@ -145,7 +149,8 @@ class BertNormalizer final : public Normalizer {
 
 class SequenceNormalizer final : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts)
+      : parts_(std::move(parts)) {}
   void normalize(std::string& s) const override {
     for (const auto& n : parts_) n->normalize(s);
   }
@@ -171,21 +176,24 @@ std::unique_ptr<Normalizer> make_normalizer(const JsonAt& at) {
   if (type == "NFKC") return std::make_unique<UnicodeNormalizer>(NormalForm::NFKC);
   if (type == "NFKD") return std::make_unique<UnicodeNormalizer>(NormalForm::NFKD);
   if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
-  if (type == "Strip") return std::make_unique<StripNormalizer>(at.bool_or("left", true), at.bool_or("right", true));
+  if (type == "Strip")
+    return std::make_unique<StripNormalizer>(at.bool_or("left", true), at.bool_or("right", true));
   if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
   if (type == "Replace")
-    return std::make_unique<ReplaceNormalizer>(make_pattern(at.child("pattern")), at.child("content").str());
+    return std::make_unique<ReplaceNormalizer>(make_pattern(at.child("pattern")),
+                                               at.child("content").str());
   if (type == "Prepend") return std::make_unique<PrependNormalizer>(at.child("prepend").str());
   if (type == "BertNormalizer") {
     const bool lowercase = at.bool_or("lowercase", true);
     const bool strip = at.has("strip_accents") ? at.child("strip_accents").boolean() : lowercase;
-    return std::make_unique<BertNormalizer>(at.bool_or("clean_text", true), at.bool_or("handle_chinese_chars", true),
-                                            strip, lowercase);
+    return std::make_unique<BertNormalizer>(
+        at.bool_or("clean_text", true), at.bool_or("handle_chinese_chars", true), strip, lowercase);
   }
   if (type == "Precompiled") {
     const JsonAt map = at.child("precompiled_charsmap");
     if (map.value.is_null()) return make_precompiled_normalizer("", at.source);
-    return make_precompiled_normalizer(base64_decode(map.str(), at.source + ": key '" + map.path + "'"), at.source);
+    return make_precompiled_normalizer(
+        base64_decode(map.str(), at.source + ": key '" + map.path + "'"), at.source);
   }
   if (type == "Sequence") {
     const JsonAt list = at.child("normalizers");

@@ -21,7 +21,8 @@ std::unique_ptr<Normalizer> make_normalizer(const JsonAt& at);
 
 // SentencePiece's precompiled_charsmap (a darts-clone double-array trie of rewrite rules); built
 // from the raw (base64-decoded) bytes. Exposed for tests.
-std::unique_ptr<Normalizer> make_precompiled_normalizer(std::string charsmap, const std::string& source);
+std::unique_ptr<Normalizer> make_precompiled_normalizer(std::string charsmap,
+                                                        const std::string& source);
 
 std::string base64_decode(std::string_view in, const std::string& where);
 

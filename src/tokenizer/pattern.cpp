@@ -43,6 +43,10 @@ MatchState& match_state() {
 
 }  // namespace
 
+// Oniguruma's Unicode \w: Letter | Mark | Number | Connector_Punctuation (PCRE2's lacks marks and
+// other numbers and connectors).
+constexpr const char* kWord = "\\p{L}\\p{M}\\p{N}\\p{Pc}";
+
 std::string oniguruma_to_pcre2(std::string_view p) {
   std::string out;
   out.reserve(p.size() + 16);
@@ -56,6 +60,10 @@ std::string oniguruma_to_pcre2(std::string_view p) {
         out += in_class ? "\\s\\x{85}" : "[\\s\\x{85}]";
       } else if (e == 'S' && !in_class) {
         out += "[^\\s\\x{85}]";
+      } else if (e == 'w') {
+        out += in_class ? kWord : std::string("[") + kWord + "]";
+      } else if (e == 'W' && !in_class) {
+        out += std::string("[^") + kWord + "]";
       } else {
         out += '\\';
         out += e;
@@ -88,13 +96,15 @@ Pattern Pattern::regex(std::string_view pattern, const std::string& source) {
   const std::string translated = oniguruma_to_pcre2(pattern);
   int error = 0;
   PCRE2_SIZE offset = 0;
-  p.compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                                    PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
+  p.compiled_->code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                    PCRE2_UTF | PCRE2_UCP, &error, &offset, nullptr);
   PAGODA_CHECK(p.compiled_->code, InvalidFormat,
-               fmt::format("{}: regular expression '{}' is not valid: {} at offset {}", source, pattern,
-                           pcre2_message(error), offset),
+               fmt::format("{}: regular expression '{}' is not valid: {} at offset {}", source,
+                           pattern, pcre2_message(error), offset),
                "fix the pattern in the tokenizer file (Oniguruma/PCRE syntax)");
-  pcre2_jit_compile(p.compiled_->code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter on failure
+  pcre2_jit_compile(p.compiled_->code,
+                    PCRE2_JIT_COMPLETE);  // falls back to the interpreter on failure
   return p;
 }
 
@@ -112,8 +122,8 @@ bool Pattern::find(std::string_view s, size_t from, size_t& start, size_t& end) 
     return true;
   }
   MatchState& st = match_state();
-  const int rc = pcre2_match(compiled_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), from,
-                             PCRE2_NO_UTF_CHECK, st.data, st.context);
+  const int rc = pcre2_match(compiled_->code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(),
+                             from, PCRE2_NO_UTF_CHECK, st.data, st.context);
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   PAGODA_CHECK(rc >= 0, InvalidArgument,
                fmt::format("matching tokenizer pattern failed: {}", pcre2_message(rc)),
@@ -136,7 +146,8 @@ void Pattern::find_matches(std::string_view s, std::vector<Match>& out) const {
     out.push_back({start, end, true});
     prev = end;
     // After an empty match, continue one character further (Oniguruma's find_iter does).
-    from = end > start ? end : end + (end < s.size() ? utf8_len(static_cast<unsigned char>(s[end])) : 1);
+    from = end > start ? end
+                       : end + (end < s.size() ? utf8_len(static_cast<unsigned char>(s[end])) : 1);
   }
   if (prev != s.size()) out.push_back({prev, s.size(), false});
 }

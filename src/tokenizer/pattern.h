@@ -43,8 +43,9 @@ class Pattern {
   std::unique_ptr<Compiled> compiled_;
 };
 
-// Oniguruma's `\s` is the White_Space property, which includes U+0085; PCRE2's `\s` does not.
-// Rewrites the pattern so that PCRE2 matches what Oniguruma matches. Exposed for tests.
+// Oniguruma's Unicode `\s` includes U+0085 and its `\w` includes marks, all numbers and
+// connector punctuation; PCRE2's do not. Rewrites those escapes so that PCRE2 matches what
+// Oniguruma matches. Exposed for tests.
 struct JsonAt;
 // A tokenizer.json pattern object: {"String": "..."} or {"Regex": "..."}.
 Pattern make_pattern(const JsonAt& at);

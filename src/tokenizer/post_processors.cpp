@@ -33,7 +33,8 @@ class NoopProcessor final : public PostProcessor {
 
 class SequenceProcessor final : public PostProcessor {
  public:
-  explicit SequenceProcessor(std::vector<std::unique_ptr<PostProcessor>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceProcessor(std::vector<std::unique_ptr<PostProcessor>> parts)
+      : parts_(std::move(parts)) {}
   void process(std::vector<int32_t>& ids) const override {
     for (const auto& p : parts_) p->process(ids);
   }
@@ -71,10 +72,12 @@ std::unique_ptr<PostProcessor> make_template(const JsonAt& at) {
     } else if (piece.has("SpecialToken")) {
       const std::string name = piece.child("SpecialToken").child("id").str();
       auto it = specials.find(name);
-      PAGODA_CHECK(it != specials.end(), InvalidFormat,
-                   fmt::format("{}: key '{}' names special token '{}' that post_processor.special_tokens lacks",
-                               at.source, piece.path, name),
-                   "add the token to special_tokens or fix the template");
+      PAGODA_CHECK(
+          it != specials.end(), InvalidFormat,
+          fmt::format(
+              "{}: key '{}' names special token '{}' that post_processor.special_tokens lacks",
+              at.source, piece.path, name),
+          "add the token to special_tokens or fix the template");
       auto& dst = seen_sequence ? after : before;
       dst.insert(dst.end(), it->second.begin(), it->second.end());
     } else {

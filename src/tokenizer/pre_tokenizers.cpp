@@ -1,9 +1,9 @@
 #include "tokenizer/pre_tokenizers.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "pagoda/error.h"
 #include "tokenizer/pattern.h"
@@ -27,7 +27,8 @@ Behavior parse_behavior(const JsonAt& at) {
 
 // Applies `behavior` to the match list (NormalizedString::split) and appends the non-empty pieces
 // of `piece` to `out`.
-void emit_split(const Piece& piece, std::vector<Match>& m, Behavior behavior, std::vector<Piece>& out) {
+void emit_split(const Piece& piece, std::vector<Match>& m, Behavior behavior,
+                std::vector<Piece>& out) {
   struct Range {
     size_t start, end;
   };
@@ -79,7 +80,8 @@ void emit_split(const Piece& piece, std::vector<Match>& m, Behavior behavior, st
   }
   for (const Range& r : ranges) {
     if (r.end == r.start) continue;
-    out.push_back(Piece{piece.text.substr(r.start, r.end - r.start), piece.at_start && r.start == 0});
+    out.push_back(
+        Piece{piece.text.substr(r.start, r.end - r.start), piece.at_start && r.start == 0});
   }
 }
 
@@ -182,7 +184,8 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
         if (end == start) return;
         Piece piece{std::string(), p.at_start && start == 0};
         piece.text.reserve((end - start) * 2);
-        for (size_t k = start; k < end; ++k) piece.text.append(map[static_cast<unsigned char>(text[k])]);
+        for (size_t k = start; k < end; ++k)
+          piece.text.append(map[static_cast<unsigned char>(text[k])]);
         out.push_back(std::move(piece));
       };
       if (!use_regex_) {
@@ -220,14 +223,16 @@ class MetaspacePreTokenizer final : public PreTokenizer {
           q.text.push_back(ch);
       }
       const bool starts_with_rep = q.text.compare(0, rep_.size(), rep_) == 0;
-      if (!starts_with_rep && (scheme_ == PrependScheme::Always || (scheme_ == PrependScheme::First && p.at_start)))
+      if (!starts_with_rep &&
+          (scheme_ == PrependScheme::Always || (scheme_ == PrependScheme::First && p.at_start)))
         q.text = rep_ + q.text;  // not insert(0, ...): GCC 12 warns falsely (-Wrestrict)
       if (!split_) {
         if (!q.text.empty()) out.push_back(std::move(q));
         return;
       }
       thread_local std::vector<Match> m;
-      char_matches(q.text, [&](char32_t c) { return c == replacement_; }, m);
+      char_matches(
+          q.text, [&](char32_t c) { return c == replacement_; }, m);
       emit_split(q, m, Behavior::MergedWithNext, out);
     });
   }
@@ -241,7 +246,8 @@ class MetaspacePreTokenizer final : public PreTokenizer {
 
 class SequencePreTokenizer final : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> parts)
+      : parts_(std::move(parts)) {}
   void pre_tokenize(std::vector<Piece>& pieces) const override {
     for (const auto& p : parts_) p->pre_tokenize(pieces);
   }
@@ -264,8 +270,7 @@ class BertPreTokenizer final : public PreTokenizer {
 
  private:
   std::unique_ptr<PreTokenizer> whitespace_ = char_split(&is_whitespace, Behavior::Removed);
-  std::unique_ptr<PreTokenizer> punctuation_ =
-      char_split(&is_bert_punctuation, Behavior::Isolated);
+  std::unique_ptr<PreTokenizer> punctuation_ = char_split(&is_bert_punctuation, Behavior::Isolated);
 };
 
 }  // namespace
@@ -274,36 +279,45 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const JsonAt& at) {
   if (at.value.is_null()) return nullptr;
   const std::string type = at.type();
   if (type == "ByteLevel")
-    return std::make_unique<ByteLevelPreTokenizer>(at.bool_or("add_prefix_space", true), at.bool_or("use_regex", true),
-                                                   at.source);
+    return std::make_unique<ByteLevelPreTokenizer>(at.bool_or("add_prefix_space", true),
+                                                   at.bool_or("use_regex", true), at.source);
   if (type == "Split")
-    return std::make_unique<SplitPreTokenizer>(make_pattern(at.child("pattern")), parse_behavior(at.child("behavior")),
+    return std::make_unique<SplitPreTokenizer>(make_pattern(at.child("pattern")),
+                                               parse_behavior(at.child("behavior")),
                                                at.bool_or("invert", false));
   if (type == "Metaspace") {
     const std::string rep = at.str_or("replacement", "\xE2\x96\x81");
-    if (rep.empty() || count_code_points(rep) != 1) at.child("replacement").fail("a single character");
+    if (rep.empty() || count_code_points(rep) != 1)
+      at.child("replacement").fail("a single character");
     size_t i = 0;
     const char32_t c = next_code_point(rep, i);
     PrependScheme scheme = PrependScheme::Always;
     if (at.has("prepend_scheme")) {
       const std::string s = at.child("prepend_scheme").str();
-      if (s == "always") scheme = PrependScheme::Always;
-      else if (s == "first") scheme = PrependScheme::First;
-      else if (s == "never") scheme = PrependScheme::Never;
-      else at.child("prepend_scheme").fail("one of \"always\", \"first\", \"never\"");
+      if (s == "always")
+        scheme = PrependScheme::Always;
+      else if (s == "first")
+        scheme = PrependScheme::First;
+      else if (s == "never")
+        scheme = PrependScheme::Never;
+      else
+        at.child("prepend_scheme").fail("one of \"always\", \"first\", \"never\"");
     } else if (at.has("add_prefix_space")) {  // files saved before prepend_scheme existed
-      scheme = at.child("add_prefix_space").boolean() ? PrependScheme::Always : PrependScheme::Never;
+      scheme =
+          at.child("add_prefix_space").boolean() ? PrependScheme::Always : PrependScheme::Never;
     }
     return std::make_unique<MetaspacePreTokenizer>(c, scheme, at.bool_or("split", true));
   }
   if (type == "Whitespace") {
     // tokenizers: regex \w+|[^\w\s]+, keeping only the matches.
-    return std::make_unique<SplitPreTokenizer>(Pattern::regex(R"(\w+|[^\w\s]+)", at.source), Behavior::Removed, true);
+    return std::make_unique<SplitPreTokenizer>(Pattern::regex(R"(\w+|[^\w\s]+)", at.source),
+                                               Behavior::Removed, true);
   }
   if (type == "WhitespaceSplit") return char_split(&is_whitespace, Behavior::Removed);
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
   if (type == "Punctuation") {
-    const Behavior b = at.has("behavior") ? parse_behavior(at.child("behavior")) : Behavior::Isolated;
+    const Behavior b =
+        at.has("behavior") ? parse_behavior(at.child("behavior")) : Behavior::Isolated;
     return char_split(&is_bert_punctuation, b);
   }
   if (type == "Digits") {

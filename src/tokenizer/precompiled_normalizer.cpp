@@ -31,7 +31,8 @@ std::string base64_decode(std::string_view in, const std::string& where) {
   for (char c : in) {
     if (c == '=') break;
     const int v = value(c);
-    PAGODA_CHECK(v >= 0, InvalidFormat, fmt::format("{} is not valid base64 (character '{}')", where, c),
+    PAGODA_CHECK(v >= 0, InvalidFormat,
+                 fmt::format("{} is not valid base64 (character '{}')", where, c),
                  "re-save the tokenizer file; the precompiled_charsmap is corrupt");
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
@@ -56,12 +57,14 @@ class PrecompiledNormalizer final : public Normalizer {
     if (charsmap.empty()) return;  // an empty map normalizes nothing
     if (charsmap.size() < 4) bad("shorter than its 4-byte header");
     uint32_t trie_bytes = 0;
-    for (int k = 3; k >= 0; --k) trie_bytes = (trie_bytes << 8) | static_cast<unsigned char>(charsmap[k]);
+    for (int k = 3; k >= 0; --k)
+      trie_bytes = (trie_bytes << 8) | static_cast<unsigned char>(charsmap[k]);
     if (trie_bytes / 4 > (charsmap.size() - 4) / 4) bad("its trie is longer than the data");
     trie_.resize(trie_bytes / 4);
     for (size_t i = 0; i < trie_.size(); ++i) {
       uint32_t u = 0;
-      for (int k = 3; k >= 0; --k) u = (u << 8) | static_cast<unsigned char>(charsmap[4 + 4 * i + k]);
+      for (int k = 3; k >= 0; --k)
+        u = (u << 8) | static_cast<unsigned char>(charsmap[4 + 4 * i + k]);
       trie_[i] = u;
     }
     normalized_ = charsmap.substr(4 + trie_.size() * 4);
@@ -102,7 +105,9 @@ class PrecompiledNormalizer final : public Normalizer {
   static bool has_leaf(uint32_t u) { return (u >> 8) & 1; }
   static uint32_t value(uint32_t u) { return u & ((1u << 31) - 1); }
   static uint32_t label(uint32_t u) { return u & ((1u << 31) | 0xFF); }
-  static size_t offset(uint32_t u) { return static_cast<size_t>(u >> 10) << ((u & (1u << 9)) >> 6); }
+  static size_t offset(uint32_t u) {
+    return static_cast<size_t>(u >> 10) << ((u & (1u << 9)) >> 6);
+  }
 
   // The replacement for the shortest key that prefixes `chunk`.
   bool transform(std::string_view chunk, std::string_view& rep) const {
@@ -121,7 +126,8 @@ class PrecompiledNormalizer final : public Normalizer {
         const size_t index = value(trie_[pos]);
         if (index > normalized_.size()) return false;
         const size_t end = normalized_.find('\0', index);
-        rep = std::string_view(normalized_).substr(index, (end == std::string::npos ? normalized_.size() : end) - index);
+        rep = std::string_view(normalized_)
+                  .substr(index, (end == std::string::npos ? normalized_.size() : end) - index);
         return true;
       }
     }
@@ -134,7 +140,8 @@ class PrecompiledNormalizer final : public Normalizer {
 
 }  // namespace
 
-std::unique_ptr<Normalizer> make_precompiled_normalizer(std::string charsmap, const std::string& source) {
+std::unique_ptr<Normalizer> make_precompiled_normalizer(std::string charsmap,
+                                                        const std::string& source) {
   return std::make_unique<PrecompiledNormalizer>(std::move(charsmap), source);
 }
 

@@ -11,7 +11,8 @@ namespace tok {
 
 void TokenizerImpl::finish(std::vector<AddedToken> added_tokens) {
   vocab_size = model->vocab().size();
-  for (const AddedToken& t : added_tokens) vocab_size = std::max<int64_t>(vocab_size, int64_t{t.id} + 1);
+  for (const AddedToken& t : added_tokens)
+    vocab_size = std::max<int64_t>(vocab_size, int64_t{t.id} + 1);
   added.build(std::move(added_tokens), normalizer.get());
   special.assign(static_cast<size_t>(vocab_size), false);
   for (int64_t id = 0; id < vocab_size; ++id) {
@@ -32,7 +33,8 @@ const std::string* TokenizerImpl::decode_token(int32_t id) const {
   return model->vocab().token(id);
 }
 
-void TokenizerImpl::encode(std::string_view input, bool add_special_tokens, std::vector<int32_t>& out) const {
+void TokenizerImpl::encode(std::string_view input, bool add_special_tokens,
+                           std::vector<int32_t>& out) const {
   std::string repaired;
   if (!is_valid_utf8(input)) {
     repaired = utf8_lossy(input);
@@ -56,7 +58,8 @@ void TokenizerImpl::encode(std::string_view input, bool add_special_tokens, std:
         continue;
       }
       pieces.clear();
-      pieces.push_back(Piece{text.substr(part.start, part.end - part.start), seg.start == 0 && part.start == 0});
+      pieces.push_back(
+          Piece{text.substr(part.start, part.end - part.start), seg.start == 0 && part.start == 0});
       if (pre_tokenizer) pre_tokenizer->pre_tokenize(pieces);
       for (const Piece& p : pieces) model->tokenize(p.text, out);
     }
@@ -98,7 +101,9 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_to
   return impl_->decode(ids, skip_special_tokens);
 }
 
-int64_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
+int64_t Tokenizer::vocab_size() const {
+  return impl_->vocab_size;
+}
 
 std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
   if (const tok::AddedToken* a = impl_->added.by_content(token)) return a->id;
@@ -115,8 +120,12 @@ bool Tokenizer::is_special(int32_t id) const {
   return id >= 0 && id < impl_->vocab_size && impl_->special[static_cast<size_t>(id)];
 }
 
-const TokenizerConfig& Tokenizer::config() const { return impl_->config; }
-const std::string& Tokenizer::source() const { return impl_->source; }
+const TokenizerConfig& Tokenizer::config() const {
+  return impl_->config;
+}
+const std::string& Tokenizer::source() const {
+  return impl_->source;
+}
 
 std::optional<int32_t> Tokenizer::bos_token_id() const {
   return impl_->config.bos_token ? token_to_id(*impl_->config.bos_token) : std::nullopt;
@@ -133,23 +142,26 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_file(const std::filesystem::pat
   return from_json(tok::read_text_file(tokenizer_json), tokenizer_json.string());
 }
 
-std::shared_ptr<const Tokenizer> Tokenizer::from_gpt2_files(const std::filesystem::path& encoder_json,
-                                                            const std::filesystem::path& vocab_bpe) {
-  return std::make_shared<const Tokenizer>(tok::load_gpt2(tok::read_text_file(encoder_json),
-                                                          tok::read_text_file(vocab_bpe), encoder_json.string()));
+std::shared_ptr<const Tokenizer> Tokenizer::from_gpt2_files(
+    const std::filesystem::path& encoder_json, const std::filesystem::path& vocab_bpe) {
+  return std::make_shared<const Tokenizer>(tok::load_gpt2(
+      tok::read_text_file(encoder_json), tok::read_text_file(vocab_bpe), encoder_json.string()));
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::from_directory(const std::filesystem::path& dir) {
   std::unique_ptr<tok::TokenizerImpl> impl;
   if (std::filesystem::exists(dir / "tokenizer.json")) {
-    impl = tok::load_tokenizer_json(tok::read_text_file(dir / "tokenizer.json"), (dir / "tokenizer.json").string());
-  } else if (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt")) {
-    impl = tok::load_gpt2(tok::read_text_file(dir / "vocab.json"), tok::read_text_file(dir / "merges.txt"),
-                          (dir / "vocab.json").string());
+    impl = tok::load_tokenizer_json(tok::read_text_file(dir / "tokenizer.json"),
+                                    (dir / "tokenizer.json").string());
+  } else if (std::filesystem::exists(dir / "vocab.json") &&
+             std::filesystem::exists(dir / "merges.txt")) {
+    impl = tok::load_gpt2(tok::read_text_file(dir / "vocab.json"),
+                          tok::read_text_file(dir / "merges.txt"), (dir / "vocab.json").string());
   } else {
-    throw_error(ErrorCode::NotFound,
-                fmt::format("{} has neither tokenizer.json nor vocab.json + merges.txt", dir.string()),
-                "point Pagoda at a Hugging Face model directory that includes its tokenizer files");
+    throw_error(
+        ErrorCode::NotFound,
+        fmt::format("{} has neither tokenizer.json nor vocab.json + merges.txt", dir.string()),
+        "point Pagoda at a Hugging Face model directory that includes its tokenizer files");
   }
   // The files' special tokens win; the loader's (GPT-2's <|endoftext|>) fill the gaps.
   const TokenizerConfig defaults = impl->config;

@@ -36,9 +36,10 @@ struct TokenizerImpl {
   const std::string* decode_token(int32_t id) const;  // as decode() sees it
 };
 
-std::unique_ptr<TokenizerImpl> load_tokenizer_json(std::string_view json, const std::string& source);
-std::unique_ptr<TokenizerImpl> load_gpt2(const std::string& encoder_json, const std::string& vocab_bpe,
-                                         const std::string& source);
+std::unique_ptr<TokenizerImpl> load_tokenizer_json(std::string_view json,
+                                                   const std::string& source);
+std::unique_ptr<TokenizerImpl> load_gpt2(const std::string& encoder_json,
+                                         const std::string& vocab_bpe, const std::string& source);
 // Reads tokenizer_config.json, special_tokens_map.json and chat_template.jinja of `dir` if present.
 TokenizerConfig load_tokenizer_config(const std::filesystem::path& dir);
 std::string read_text_file(const std::filesystem::path& path);

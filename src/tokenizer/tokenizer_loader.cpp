@@ -37,7 +37,8 @@ std::vector<AddedToken> read_added_tokens(const JsonAt& at) {
     const JsonAt t = at.at(i);
     AddedToken a;
     const int64_t id = t.child("id").integer();
-    if (id < 0 || id > INT32_MAX) t.child("id").fail("a token id");
+    if (id < 0 || id >= kMaxTokenId)
+      t.child("id").fail(fmt::format("a token id below {}", kMaxTokenId));
     a.id = static_cast<int32_t>(id);
     a.content = t.child("content").str();
     a.special = t.bool_or("special", false);
@@ -52,7 +53,8 @@ std::vector<AddedToken> read_added_tokens(const JsonAt& at) {
 
 }  // namespace
 
-std::unique_ptr<TokenizerImpl> load_tokenizer_json(std::string_view json, const std::string& source) {
+std::unique_ptr<TokenizerImpl> load_tokenizer_json(std::string_view json,
+                                                   const std::string& source) {
   const Json doc = parse_json(json, source);
   const JsonAt root{doc, source, ""};
   if (!doc.is_object()) root.fail("a JSON object (tokenizer.json)");
@@ -71,8 +73,8 @@ std::unique_ptr<TokenizerImpl> load_tokenizer_json(std::string_view json, const 
   return impl;
 }
 
-std::unique_ptr<TokenizerImpl> load_gpt2(const std::string& encoder_json, const std::string& vocab_bpe,
-                                         const std::string& source) {
+std::unique_ptr<TokenizerImpl> load_gpt2(const std::string& encoder_json,
+                                         const std::string& vocab_bpe, const std::string& source) {
   const Json doc = parse_json(encoder_json, source);
   const JsonAt vocab_at{doc, source, ""};
   std::vector<std::pair<std::string, int32_t>> vocab;
@@ -90,10 +92,11 @@ std::unique_ptr<TokenizerImpl> load_gpt2(const std::string& encoder_json, const 
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || (line_no == 1 && line.rfind("#version", 0) == 0)) continue;
     const size_t space = line.find(' ');
-    PAGODA_CHECK(space != std::string::npos && line.find(' ', space + 1) == std::string::npos, InvalidFormat,
-                 fmt::format("merges file for {}: line {} ('{}') is not two tokens separated by a space", source,
-                             line_no, line),
-                 "re-download merges.txt / vocab.bpe");
+    PAGODA_CHECK(
+        space != std::string::npos && line.find(' ', space + 1) == std::string::npos, InvalidFormat,
+        fmt::format("merges file for {}: line {} ('{}') is not two tokens separated by a space",
+                    source, line_no, line),
+        "re-download merges.txt / vocab.bpe");
     merges.emplace_back(line.substr(0, space), line.substr(space + 1));
   }
   // What transformers' GPT2TokenizerFast converts these files to.

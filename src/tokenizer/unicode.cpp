@@ -1,12 +1,11 @@
 #include "tokenizer/unicode.h"
 
+#include <fmt/format.h>
 #include <unicode/ubrk.h>
 #include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utext.h>
-
-#include <fmt/format.h>
 
 #include <memory>
 
@@ -132,7 +131,9 @@ bool is_whitespace(char32_t c) {
   return u_hasBinaryProperty(static_cast<UChar32>(c), UCHAR_WHITE_SPACE);
 }
 
-bool is_numeric(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0; }
+bool is_numeric(char32_t c) {
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_N_MASK) != 0;
+}
 
 bool is_alphanumeric(char32_t c) {
   if (c < 0x80) return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
@@ -155,10 +156,13 @@ bool is_punctuation(char32_t c) {
 // Unassigned code points (Cn) are not "other" here: tokenizers' BertNormalizer keeps them (its
 // unicode_categories tables list Cc, Cf, Co and Cs only), as the parity fixtures show.
 bool is_other(char32_t c) {
-  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK)) != 0 &&
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) &
+          (U_GC_CC_MASK | U_GC_CF_MASK | U_GC_CO_MASK | U_GC_CS_MASK)) != 0 &&
          known_to_old_tables(c);
 }
-bool is_mark(char32_t c) { return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) != 0; }
+bool is_mark(char32_t c) {
+  return (U_GET_GC_MASK(static_cast<UChar32>(c)) & U_GC_M_MASK) != 0;
+}
 bool is_mark_nonspacing(char32_t c) {
   return u_charType(static_cast<UChar32>(c)) == U_NON_SPACING_MARK && known_to_old_tables(c);
 }
@@ -204,34 +208,58 @@ std::string from_utf16(const std::u16string& s) {
 }
 
 void check_icu(UErrorCode status, const char* what) {
-  PAGODA_CHECK(U_SUCCESS(status), Internal, fmt::format("ICU {} failed: {}", what, u_errorName(status)),
+  PAGODA_CHECK(U_SUCCESS(status), Internal,
+               fmt::format("ICU {} failed: {}", what, u_errorName(status)),
                "check that the ICU data library (libicu72) is installed");
 }
 
 }  // namespace
 
 std::string normalize_unicode(std::string_view s, NormalForm form) {
-  bool ascii = true;
-  for (char ch : s) ascii &= static_cast<unsigned char>(ch) < 0x80;
-  if (ascii) return std::string(s);  // every normal form leaves ASCII unchanged
+  // UAX #15 quick check: text whose every code point is "Yes" for the form and has combining
+  // class 0 is already normalized (ASCII always is). Most text passes, skipping the UTF-16 trip.
+  const UProperty qc = form == NormalForm::NFC    ? UCHAR_NFC_QUICK_CHECK
+                       : form == NormalForm::NFD  ? UCHAR_NFD_QUICK_CHECK
+                       : form == NormalForm::NFKC ? UCHAR_NFKC_QUICK_CHECK
+                                                  : UCHAR_NFKD_QUICK_CHECK;
+  bool already = true;
+  for (size_t i = 0; i < s.size() && already;) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    const auto c = static_cast<UChar32>(next_code_point(s, i));
+    already = u_getIntPropertyValue(c, qc) == UNORM_YES && u_getCombiningClass(c) == 0;
+  }
+  if (already) return std::string(s);
   UErrorCode status = U_ZERO_ERROR;
   const UNormalizer2* norm = nullptr;
   switch (form) {
-    case NormalForm::NFC: norm = unorm2_getNFCInstance(&status); break;
-    case NormalForm::NFD: norm = unorm2_getNFDInstance(&status); break;
-    case NormalForm::NFKC: norm = unorm2_getNFKCInstance(&status); break;
-    case NormalForm::NFKD: norm = unorm2_getNFKDInstance(&status); break;
+    case NormalForm::NFC:
+      norm = unorm2_getNFCInstance(&status);
+      break;
+    case NormalForm::NFD:
+      norm = unorm2_getNFDInstance(&status);
+      break;
+    case NormalForm::NFKC:
+      norm = unorm2_getNFKCInstance(&status);
+      break;
+    case NormalForm::NFKD:
+      norm = unorm2_getNFKDInstance(&status);
+      break;
   }
   check_icu(status, "normalizer");
   const std::u16string in = to_utf16(s);
   std::u16string out(in.size() * 3 + 16, u'\0');
-  int32_t n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
-                               reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()), &status);
+  int32_t n = unorm2_normalize(
+      norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
+      reinterpret_cast<UChar*>(out.data()), static_cast<int32_t>(out.size()), &status);
   if (status == U_BUFFER_OVERFLOW_ERROR) {
     status = U_ZERO_ERROR;
     out.assign(static_cast<size_t>(n), u'\0');
-    n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()), static_cast<int32_t>(in.size()),
-                         reinterpret_cast<UChar*>(out.data()), n, &status);
+    n = unorm2_normalize(norm, reinterpret_cast<const UChar*>(in.data()),
+                         static_cast<int32_t>(in.size()), reinterpret_cast<UChar*>(out.data()), n,
+                         &status);
   }
   check_icu(status, "normalization");
   out.resize(static_cast<size_t>(n));
@@ -261,21 +289,45 @@ std::string to_lowercase(std::string_view s) {
   return out;
 }
 
-std::vector<size_t> grapheme_boundaries(std::string_view s) {
-  std::vector<size_t> out;
-  UErrorCode status = U_ZERO_ERROR;
-  UText* text = utext_openUTF8(nullptr, s.data(), static_cast<int64_t>(s.size()), &status);
-  check_icu(status, "utext_openUTF8");
-  UBreakIterator* it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
-  if (U_SUCCESS(status)) ubrk_setUText(it, text, &status);
-  if (U_FAILURE(status)) {
-    if (it) ubrk_close(it);
-    utext_close(text);
+namespace {
+
+// One character break iterator per thread: opening one costs far more than a short text's scan.
+struct GraphemeIterator {
+  UBreakIterator* it = nullptr;
+  GraphemeIterator() {
+    UErrorCode status = U_ZERO_ERROR;
+    it = ubrk_open(UBRK_CHARACTER, "", nullptr, 0, &status);
     check_icu(status, "grapheme break iterator");
   }
-  for (int32_t p = ubrk_first(it); p != UBRK_DONE; p = ubrk_next(it)) out.push_back(static_cast<size_t>(p));
-  ubrk_close(it);
-  utext_close(text);
+  ~GraphemeIterator() { ubrk_close(it); }
+};
+
+}  // namespace
+
+std::vector<size_t> grapheme_boundaries(std::string_view s) {
+  std::vector<size_t> out;
+  out.reserve(s.size() + 1);
+  bool ascii = true;
+  for (char ch : s) ascii &= static_cast<unsigned char>(ch) < 0x80;
+  if (ascii) {  // every ASCII character is its own grapheme, except that CR LF is one
+    for (size_t i = 0; i < s.size(); ++i)
+      if (!(i > 0 && s[i] == '\n' && s[i - 1] == '\r')) out.push_back(i);
+    out.push_back(s.size());
+    return out;
+  }
+  thread_local GraphemeIterator graphemes;
+  UErrorCode status = U_ZERO_ERROR;
+  UText text = UTEXT_INITIALIZER;
+  utext_openUTF8(&text, s.data(), static_cast<int64_t>(s.size()), &status);
+  check_icu(status, "utext_openUTF8");
+  ubrk_setUText(graphemes.it, &text, &status);
+  if (U_FAILURE(status)) {
+    utext_close(&text);
+    check_icu(status, "grapheme break iterator");
+  }
+  for (int32_t p = ubrk_first(graphemes.it); p != UBRK_DONE; p = ubrk_next(graphemes.it))
+    out.push_back(static_cast<size_t>(p));
+  utext_close(&text);
   if (out.empty() || out.front() != 0) out.insert(out.begin(), 0);
   if (out.back() != s.size()) out.push_back(s.size());
   return out;
@@ -290,7 +342,8 @@ struct ByteMaps {
     from_char.fill(-1);
     int next = 256;
     for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+      const bool printable =
+          (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
       const char32_t c = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(next++);
       append_utf8(to_char[b], c);
       from_char[c] = static_cast<int16_t>(b);
@@ -305,8 +358,12 @@ const ByteMaps& byte_maps() {
 
 }  // namespace
 
-const std::array<std::string, 256>& byte_to_unicode() { return byte_maps().to_char; }
+const std::array<std::string, 256>& byte_to_unicode() {
+  return byte_maps().to_char;
+}
 
-int unicode_to_byte(char32_t c) { return c < 512 ? byte_maps().from_char[c] : -1; }
+int unicode_to_byte(char32_t c) {
+  return c < 512 ? byte_maps().from_char[c] : -1;
+}
 
 }  // namespace pagoda::tok

@@ -34,14 +34,14 @@ bool is_valid_utf8(std::string_view s);
 std::string utf8_lossy(std::string_view bytes);
 
 // Character classes, as Rust's char methods define them.
-bool is_whitespace(char32_t c);    // White_Space property
-bool is_alphanumeric(char32_t c);  // Alphabetic or Numeric (Nd, Nl, No)
-bool is_numeric(char32_t c);       // general category N*
-bool is_punctuation(char32_t c);   // general category P*
-bool is_other(char32_t c);         // general category Cc, Cf, Co, Cs (not Cn)
-bool is_mark(char32_t c);          // general category M* (combining marks)
+bool is_whitespace(char32_t c);       // White_Space property
+bool is_alphanumeric(char32_t c);     // Alphabetic or Numeric (Nd, Nl, No)
+bool is_numeric(char32_t c);          // general category N*
+bool is_punctuation(char32_t c);      // general category P*
+bool is_other(char32_t c);            // general category Cc, Cf, Co, Cs (not Cn)
+bool is_mark(char32_t c);             // general category M* (combining marks)
 bool is_mark_nonspacing(char32_t c);  // Mn
-bool is_word_char(char32_t c);     // Rust regex `\w`: Alphabetic, M*, Nd, Pc, Join_Control
+bool is_word_char(char32_t c);        // Rust regex `\w`: Alphabetic, M*, Nd, Pc, Join_Control
 
 enum class NormalForm { NFC, NFD, NFKC, NFKD };
 // Unicode normalization through ICU; `s` must be valid UTF-8.

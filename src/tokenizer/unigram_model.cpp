@@ -17,13 +17,13 @@ namespace {
 
 class UnigramModel final : public Model {
  public:
-  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int64_t> unk_id, bool byte_fallback,
-               const std::string& source)
+  UnigramModel(std::vector<std::pair<std::string, double>> pieces, std::optional<int64_t> unk_id,
+               bool byte_fallback, const std::string& source)
       : byte_fallback_(byte_fallback) {
     if (unk_id) {
       PAGODA_CHECK(*unk_id >= 0 && static_cast<size_t>(*unk_id) < pieces.size(), InvalidFormat,
-                   fmt::format("{}: model.unk_id {} is outside the vocabulary of {} pieces", source, *unk_id,
-                               pieces.size()),
+                   fmt::format("{}: model.unk_id {} is outside the vocabulary of {} pieces", source,
+                               *unk_id, pieces.size()),
                    "fix model.unk_id");
       unk_id_ = static_cast<int32_t>(*unk_id);
     }
@@ -54,7 +54,8 @@ class UnigramModel final : public Model {
     size_t pos = 0;
     while (pos < s.size()) {
       const double base = best[pos].score;
-      const size_t char_len = std::min(utf8_len(static_cast<unsigned char>(s[pos])), s.size() - pos);
+      const size_t char_len =
+          std::min(utf8_len(static_cast<unsigned char>(s[pos])), s.size() - pos);
       bool single_char = false;
       trie_.prefixes(s.substr(pos), [&](size_t len, int32_t id) {
         Node& target = best[pos + len];
@@ -69,7 +70,8 @@ class UnigramModel final : public Model {
                      "use a tokenizer whose Unigram model sets unk_id");
         Node& target = best[pos + char_len];
         const double cand = base + unk_score;
-        if (target.start < 0 || cand > target.score) target = {cand, static_cast<int64_t>(pos), *unk_id_};
+        if (target.start < 0 || cand > target.score)
+          target = {cand, static_cast<int64_t>(pos), *unk_id_};
       }
       pos += char_len;
     }
@@ -103,9 +105,11 @@ class UnigramModel final : public Model {
           continue;
         }
       }
-      PAGODA_CHECK(unk_id_.has_value(), InvalidArgument,
-                   fmt::format("Unigram: piece '{}' is not in the vocabulary and the model has no unk_id", piece),
-                   "use a tokenizer whose Unigram model sets unk_id");
+      PAGODA_CHECK(
+          unk_id_.has_value(), InvalidArgument,
+          fmt::format("Unigram: piece '{}' is not in the vocabulary and the model has no unk_id",
+                      piece),
+          "use a tokenizer whose Unigram model sets unk_id");
       out.push_back(*unk_id_);
     }
   }
@@ -121,8 +125,9 @@ class UnigramModel final : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> make_unigram(std::vector<std::pair<std::string, double>> pieces, std::optional<int64_t> unk_id,
-                                    bool byte_fallback, const std::string& source) {
+std::unique_ptr<Model> make_unigram(std::vector<std::pair<std::string, double>> pieces,
+                                    std::optional<int64_t> unk_id, bool byte_fallback,
+                                    const std::string& source) {
   return std::make_unique<UnigramModel>(std::move(pieces), unk_id, byte_fallback, source);
 }
 

@@ -18,10 +18,12 @@ class WordLevelModel final : public Model {
       out.push_back(*id);
       return;
     }
-    PAGODA_CHECK(unk_id_.has_value(), InvalidArgument,
-                 fmt::format("WordLevel: word '{}' is not in the vocabulary and unk_token '{}' is not either", word,
-                             unk_.value_or("")),
-                 "use a tokenizer whose WordLevel model has an unk_token in its vocabulary");
+    PAGODA_CHECK(
+        unk_id_.has_value(), InvalidArgument,
+        fmt::format(
+            "WordLevel: word '{}' is not in the vocabulary and unk_token '{}' is not either", word,
+            unk_.value_or("")),
+        "use a tokenizer whose WordLevel model has an unk_token in its vocabulary");
     out.push_back(*unk_id_);
   }
 
@@ -32,7 +34,8 @@ class WordLevelModel final : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> make_wordlevel(Vocab vocab, std::optional<std::string> unk, const std::string&) {
+std::unique_ptr<Model> make_wordlevel(Vocab vocab, std::optional<std::string> unk,
+                                      const std::string&) {
   return std::make_unique<WordLevelModel>(std::move(vocab), std::move(unk));
 }
 

@@ -3,16 +3,17 @@
 #include <fmt/format.h>
 
 #include "pagoda/error.h"
+#include "tokenizer/model_factories.h"
 #include "tokenizer/models.h"
 #include "tokenizer/unicode.h"
-#include "tokenizer/model_factories.h"
 
 namespace pagoda::tok {
 namespace {
 
 class WordPieceModel final : public Model {
  public:
-  WordPieceModel(Vocab vocab, std::string unk, std::string prefix, size_t max_chars, const std::string& source)
+  WordPieceModel(Vocab vocab, std::string unk, std::string prefix, size_t max_chars,
+                 const std::string& source)
       : prefix_(std::move(prefix)), max_chars_(max_chars) {
     vocab_ = std::move(vocab);
     const auto id = vocab_.find(unk);
@@ -61,9 +62,10 @@ class WordPieceModel final : public Model {
 
 }  // namespace
 
-std::unique_ptr<Model> make_wordpiece(Vocab vocab, std::string unk, std::string prefix, size_t max_chars,
-                                      const std::string& source) {
-  return std::make_unique<WordPieceModel>(std::move(vocab), std::move(unk), std::move(prefix), max_chars, source);
+std::unique_ptr<Model> make_wordpiece(Vocab vocab, std::string unk, std::string prefix,
+                                      size_t max_chars, const std::string& source) {
+  return std::make_unique<WordPieceModel>(std::move(vocab), std::move(unk), std::move(prefix),
+                                          max_chars, source);
 }
 
 }  // namespace pagoda::tok

@@ -11,10 +11,13 @@ const json kWs = {{"type", "WhitespaceSplit"}};
 const json kLower = {{"type", "Lowercase"}};
 
 // Vocabulary: 0 [UNK], 1 hi, 2 a, 3 b; added tokens from id 10.
-json model() { return word_level({"[UNK]", "hi", "a", "b"}); }
+json model() {
+  return word_level({"[UNK]", "hi", "a", "b"});
+}
 
 TEST(AddedTokens, SpecialTokensAreSplitBeforeNormalization) {
-  auto t = make_tokenizer(tokenizer_doc(model(), kLower, kWs, nullptr, nullptr, {added_token("<BOS>", 10, true)}));
+  auto t = make_tokenizer(
+      tokenizer_doc(model(), kLower, kWs, nullptr, nullptr, {added_token("<BOS>", 10, true)}));
   EXPECT_EQ(t->encode("<BOS>HI"), ids({10, 1}));
   EXPECT_EQ(t->encode("<bos>"), ids({0}));  // normalized=false: matched in the raw text only
   EXPECT_TRUE(t->is_special(10));
@@ -29,7 +32,8 @@ TEST(AddedTokens, SpecialTokensAreSplitBeforeNormalization) {
 }
 
 TEST(AddedTokens, NormalizedTokensMatchTheNormalizedText) {
-  auto t = make_tokenizer(tokenizer_doc(model(), kLower, kWs, nullptr, nullptr, {added_token("HeLLo", 10, false)}));
+  auto t = make_tokenizer(
+      tokenizer_doc(model(), kLower, kWs, nullptr, nullptr, {added_token("HeLLo", 10, false)}));
   EXPECT_EQ(t->encode("HELLO hi"), ids({10, 1}));
   EXPECT_EQ(t->encode("hello"), ids({10}));
   // tokenizers 0.23 decodes a normalized added token as its normalized form.
@@ -38,9 +42,10 @@ TEST(AddedTokens, NormalizedTokensMatchTheNormalizedText) {
 }
 
 TEST(AddedTokens, LeftmostLongestMatch) {
-  auto t = make_tokenizer(tokenizer_doc(model(), nullptr, kWs, nullptr, nullptr,
-                                        {added_token("<a>", 10, true), added_token("<a><b>", 11, true),
-                                         added_token("b>", 12, true)}));
+  auto t =
+      make_tokenizer(tokenizer_doc(model(), nullptr, kWs, nullptr, nullptr,
+                                   {added_token("<a>", 10, true), added_token("<a><b>", 11, true),
+                                    added_token("b>", 12, true)}));
   EXPECT_EQ(t->encode("<a><b>"), ids({11}));
   EXPECT_EQ(t->encode("<a><b"), ids({10, 0}));
   EXPECT_EQ(t->encode("x<a>hi"), ids({0, 10, 1}));
@@ -57,7 +62,8 @@ TEST(AddedTokens, SingleWordOnlyMatchesWholeWords) {
 
 TEST(AddedTokens, LstripAndRstripAbsorbSurroundingSpaces) {
   const std::string m = "\xE2\x96\x81";
-  const json meta = {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "always"}, {"split", true}};
+  const json meta = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "always"}, {"split", true}};
   const json vocab = word_level({"[UNK]", m + "a", m + "b", m, "a", "b"});
   auto l = make_tokenizer(tokenizer_doc(vocab, nullptr, meta, nullptr, nullptr,
                                         {added_token("<m>", 10, true, {{"lstrip", true}})}));
@@ -70,9 +76,11 @@ TEST(AddedTokens, LstripAndRstripAbsorbSurroundingSpaces) {
 
 TEST(AddedTokens, MetaspaceFirstPrependsOnlyAtTheStartOfTheText) {
   const std::string m = "\xE2\x96\x81";
-  const json meta = {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "first"}, {"split", true}};
+  const json meta = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", "first"}, {"split", true}};
   const json vocab = word_level({"[UNK]", m + "a", "a"});
-  auto t = make_tokenizer(tokenizer_doc(vocab, nullptr, meta, nullptr, nullptr, {added_token("<s>", 10, true)}));
+  auto t = make_tokenizer(
+      tokenizer_doc(vocab, nullptr, meta, nullptr, nullptr, {added_token("<s>", 10, true)}));
   EXPECT_EQ(t->encode("a<s>a"), ids({1, 10, 2}));
   EXPECT_EQ(t->encode("<s>a"), ids({10, 2}));
 }

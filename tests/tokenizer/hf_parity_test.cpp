@@ -3,11 +3,11 @@
 // the text it decodes. Every case must match. The llama3, qwen3 and gpt2 vocabularies come from
 // the test-data directory (scripts/fetch-test-data.sh), which the test requires.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "pagoda/tokenizer.h"
@@ -54,7 +54,8 @@ std::shared_ptr<const pagoda::Tokenizer> load(const std::string& spec) {
   const fs::path data = test_data_dir();
   const auto require = [&](const fs::path& p) {
     if (!fs::exists(p))
-      throw std::runtime_error(p.string() + " is missing: run scripts/fetch-test-data.sh (or set PAGODA_TEST_DATA)");
+      throw std::runtime_error(
+          p.string() + " is missing: run scripts/fetch-test-data.sh (or set PAGODA_TEST_DATA)");
     return p;
   };
   if (kind == "test-data") return pagoda::Tokenizer::from_file(require(data / path));
@@ -89,22 +90,27 @@ TEST_P(HfParity, EncodeAndDecodeMatchHuggingFace) {
     const auto want_plain = c.at("ids_no_special").get<std::vector<int32_t>>();
     const std::string decoded = tok->decode(want_plain, false);
     const std::string decoded_skip = tok->decode(want_ids, true);
-    const bool ok = ids == want_ids && ids_plain == want_plain && decoded == c.at("decode").get<std::string>() &&
+    const bool ok = ids == want_ids && ids_plain == want_plain &&
+                    decoded == c.at("decode").get<std::string>() &&
                     decoded_skip == c.at("decode_skip_special").get<std::string>();
     if (!ok && ++failures <= 5) {
       ADD_FAILURE() << GetParam() << " case " << i << " '" << escape(text) << "'\n  ids      "
-                    << ::testing::PrintToString(ids) << "\n  expected " << ::testing::PrintToString(want_ids)
-                    << "\n  plain    " << ::testing::PrintToString(ids_plain) << "\n  expected "
-                    << ::testing::PrintToString(want_plain) << "\n  decode   '" << escape(decoded) << "'\n  expected '"
-                    << escape(c.at("decode").get<std::string>()) << "'\n  skip     '" << escape(decoded_skip)
-                    << "'\n  expected '" << escape(c.at("decode_skip_special").get<std::string>()) << "'";
+                    << ::testing::PrintToString(ids) << "\n  expected "
+                    << ::testing::PrintToString(want_ids) << "\n  plain    "
+                    << ::testing::PrintToString(ids_plain) << "\n  expected "
+                    << ::testing::PrintToString(want_plain) << "\n  decode   '" << escape(decoded)
+                    << "'\n  expected '" << escape(c.at("decode").get<std::string>())
+                    << "'\n  skip     '" << escape(decoded_skip) << "'\n  expected '"
+                    << escape(c.at("decode_skip_special").get<std::string>()) << "'";
     }
   }
-  EXPECT_EQ(failures, 0u) << GetParam() << ": " << failures << " of " << cases.size() << " cases differ";
+  EXPECT_EQ(failures, 0u) << GetParam() << ": " << failures << " of " << cases.size()
+                          << " cases differ";
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabularies, HfParity,
-                         ::testing::Values("llama3", "qwen3", "gpt2", "wordpiece", "unigram", "spm-bpe", "misc-bpe"),
+                         ::testing::Values("llama3", "qwen3", "gpt2", "wordpiece", "unigram",
+                                           "spm-bpe", "misc-bpe"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& ch : n)

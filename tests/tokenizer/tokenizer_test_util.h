@@ -1,9 +1,8 @@
 // Hand-built tokenizer.json documents for the component tests.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,9 +16,11 @@ using nlohmann::json;
 inline json tokenizer_doc(json model, json normalizer = nullptr, json pre_tokenizer = nullptr,
                           json post_processor = nullptr, json decoder = nullptr,
                           json added_tokens = json::array()) {
-  return json{{"version", "1.0"},          {"truncation", nullptr},         {"padding", nullptr},
-              {"added_tokens", added_tokens}, {"normalizer", normalizer},     {"pre_tokenizer", pre_tokenizer},
-              {"model", model},            {"post_processor", post_processor}, {"decoder", decoder}};
+  return json{{"version", "1.0"},         {"truncation", nullptr},
+              {"padding", nullptr},       {"added_tokens", added_tokens},
+              {"normalizer", normalizer}, {"pre_tokenizer", pre_tokenizer},
+              {"model", model},           {"post_processor", post_processor},
+              {"decoder", decoder}};
 }
 
 inline std::shared_ptr<const Tokenizer> make_tokenizer(const json& doc) {
@@ -33,13 +34,16 @@ inline json word_level(const std::vector<std::string>& tokens) {
   return json{{"type", "WordLevel"}, {"vocab", vocab}, {"unk_token", "[UNK]"}};
 }
 
-inline json added_token(const std::string& content, int id, bool special, json extra = json::object()) {
-  json t{{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-         {"rstrip", false},   {"normalized", !special}, {"special", special}};
+inline json added_token(const std::string& content, int id, bool special,
+                        json extra = json::object()) {
+  json t{{"id", id},        {"content", content},     {"single_word", false}, {"lstrip", false},
+         {"rstrip", false}, {"normalized", !special}, {"special", special}};
   for (auto& [k, v] : extra.items()) t[k] = v;
   return t;
 }
 
-inline std::vector<int32_t> ids(std::initializer_list<int32_t> l) { return l; }
+inline std::vector<int32_t> ids(std::initializer_list<int32_t> l) {
+  return l;
+}
 
 }  // namespace pagoda::testing
