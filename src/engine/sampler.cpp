@@ -20,7 +20,9 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // 53 random bits as a double in [0, 1): the same on every platform, unlike
 // std::uniform_real_distribution, whose algorithm the standard leaves to the library.
-double unit_double(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+double unit_double(uint64_t bits) {
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
 
 void check_token_ids(std::span<const int32_t> tokens, int64_t vocab, const char* what) {
   for (const int32_t token : tokens)
@@ -77,14 +79,14 @@ void reserve_at_least(std::vector<T>& v, size_t n) {
 
 // Per-thread buffers, sized to the vocabulary on first use and reused.
 struct SamplerScratch {
-  std::vector<int32_t> counts;     // all zero between rows (penalties)
-  std::vector<float> weights;      // unnormalised probabilities, indexed by token
-  std::vector<float> raw;          // the raw logits of a row that wants logprobs
+  std::vector<int32_t> counts;      // all zero between rows (penalties)
+  std::vector<float> weights;       // unnormalised probabilities, indexed by token
+  std::vector<float> raw;           // the raw logits of a row that wants logprobs
   std::vector<int32_t> candidates;  // tokens still in play for top-k / top-p
-  std::vector<float> heap;         // the top_k largest values seen so far
-  std::vector<ValueToken> top;     // the top-N logprob selection
-  std::vector<RankedToken> work;   // the nucleus search
-  std::vector<double> hist;        // its mass histogram
+  std::vector<float> heap;          // the top_k largest values seen so far
+  std::vector<ValueToken> top;      // the top-N logprob selection
+  std::vector<RankedToken> work;    // the nucleus search
+  std::vector<double> hist;         // its mass histogram
   std::vector<uint32_t> hist_count;
 
   void prepare(int64_t vocab) {
@@ -285,7 +287,8 @@ NucleusEdge nucleus_edge(std::span<const int32_t> cand, const float* x, const fl
     ++s.hist_count[b];
   }
   const size_t b2 = edge_bucket(s.hist, s.hist_count, &mass, limit);
-  std::erase_if(work, [&](const RankedToken& r) { return ((order_key(r.value) >> 8) & 0xFFFu) != b2; });
+  std::erase_if(work,
+                [&](const RankedToken& r) { return ((order_key(r.value) >> 8) & 0xFFFu) != b2; });
   return edge_by_sorting(work, mass, limit);
 }
 
@@ -309,9 +312,9 @@ int32_t sample_random(const SamplingParams& p, float* x, int64_t vocab, double u
   const bool use_top_p = p.top_p < 1.0;
   float* w = s.weights.data();
   std::vector<int32_t>& cand = s.candidates;
-  cand.clear();
 
   if (top_k > 0) {
+    cand.clear();
     // One pass with a min-heap of the k largest values so far: every token at least as large as
     // the running k-th value becomes a candidate (the running value only grows, so this is a
     // superset of the final top k, ties at the k-th value included, as vLLM keeps them).
@@ -514,9 +517,9 @@ void Sampler::sample(Tensor& logits, std::span<const SamplerRow> rows,
         process_logits(row, row_logits, s.counts);
         SampledToken& o = out[r];
         float unused;
-        o.token = static_cast<int32_t>(
-            p.greedy() ? argmax_row(x, vocab, &unused)
-                       : sample_random(p, x, vocab, unit_double(draws_[r]), s));
+        o.token = static_cast<int32_t>(p.greedy()
+                                           ? argmax_row(x, vocab, &unused)
+                                           : sample_random(p, x, vocab, unit_double(draws_[r]), s));
         if (p.logprobs) {
           raw_logprobs(s.raw.data(), vocab, o.token, *p.logprobs, s, o);
         } else {
