@@ -20,7 +20,9 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // 53 random bits as a double in [0, 1): the same on every platform, unlike
 // std::uniform_real_distribution, whose algorithm the standard leaves to the library.
-double unit_double(uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+double unit_double(uint64_t bits) {
+  return static_cast<double>(bits >> 11) * 0x1.0p-53;
+}
 
 void check_token_ids(std::span<const int32_t> tokens, int64_t vocab, const char* what) {
   for (const int32_t token : tokens)
@@ -60,6 +62,13 @@ bool ranks_before(const ValueToken& a, const ValueToken& b) {
   return a.value > b.value || (a.value == b.value && a.token < b.token);
 }
 
+// A candidate token for the nucleus search.
+struct RankedToken {
+  float value;
+  int32_t token;
+  float weight;
+};
+
 // Grows a scratch vector's capacity without ever shrinking it (allocates only on first use).
 template <typename T>
 void reserve_at_least(std::vector<T>& v, size_t n) {
@@ -70,12 +79,15 @@ void reserve_at_least(std::vector<T>& v, size_t n) {
 
 // Per-thread buffers, sized to the vocabulary on first use and reused.
 struct SamplerScratch {
-  std::vector<int32_t> counts;     // all zero between rows (penalties)
-  std::vector<float> weights;      // unnormalised probabilities, indexed by token
-  std::vector<float> raw;          // the raw logits of a row that wants logprobs
+  std::vector<int32_t> counts;      // all zero between rows (penalties)
+  std::vector<float> weights;       // unnormalised probabilities, indexed by token
+  std::vector<float> raw;           // the raw logits of a row that wants logprobs
   std::vector<int32_t> candidates;  // tokens still in play for top-k / top-p
-  std::vector<float> heap;         // the top_k largest values seen so far
-  std::vector<ValueToken> top;     // the top-N logprob selection
+  std::vector<float> heap;          // the top_k largest values seen so far
+  std::vector<ValueToken> top;      // the top-N logprob selection
+  std::vector<RankedToken> work;    // the nucleus search
+  std::vector<double> hist;         // its mass histogram
+  std::vector<uint32_t> hist_count;
 
   void prepare(int64_t vocab) {
     if (static_cast<int64_t>(counts.size()) != vocab) counts.assign(static_cast<size_t>(vocab), 0);
@@ -181,26 +193,103 @@ int32_t draw(const int32_t* cand, size_t n, const float* w, double u) {
   return cand[n - 1];  // u * total rounded up to total
 }
 
-// Sorts candidates most likely first (value descending, then id ascending, a total order) just far
-// enough to find the smallest prefix whose weight reaches `limit`; returns its length (>= 1).
-// Sorting in doubling blocks keeps the usual small nucleus cheap and never sorts the whole
-// vocabulary unless the nucleus is most of it.
-size_t nucleus_prefix(std::vector<int32_t>& cand, const float* x, const float* w, double limit) {
-  auto before = [x](int32_t a, int32_t b) { return x[a] > x[b] || (x[a] == x[b] && a < b); };
-  const size_t n = cand.size();
-  double mass = 0.0;
-  size_t sorted = 0;
-  while (sorted < n) {
-    const size_t next = std::min(n, std::max<size_t>(64, 2 * sorted));
-    std::partial_sort(cand.begin() + static_cast<ptrdiff_t>(sorted),
-                      cand.begin() + static_cast<ptrdiff_t>(next), cand.end(), before);
-    for (size_t j = sorted; j < next; ++j) {
-      if (j > 0 && mass >= limit) return j;
-      mass += w[cand[j]];
-    }
-    sorted = next;
+// The nucleus, without sorting it: in the order "larger logit first, then lower id" (a total
+// order), the nucleus is the shortest prefix whose weight reaches `limit`. Its last member, the
+// edge, is found by a two-level radix select on the logits' bits (mass histograms of 4096
+// buckets, the second over the edge bucket only), then a sort of the few tokens left; membership
+// is then one comparison, and the draw walks the candidates in id order. Linear time, and no
+// data-dependent branch in the passes over the candidates.
+struct NucleusEdge {
+  float value;
+  int32_t token;
+  // Branch-free: the draw evaluates it for every candidate.
+  bool contains(float v, int32_t t) const { return (v > value) | ((v == value) & (t <= token)); }
+};
+
+// Unsigned key in the order of the float (-0 counted as +0, so keys agree with float ==).
+uint32_t order_key(float v) {
+  v += 0.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+}
+
+// Sorts work most likely first and returns its edge given the mass ordered before it.
+NucleusEdge edge_by_sorting(std::span<RankedToken> work, double mass, double limit) {
+  std::sort(work.begin(), work.end(), [](const RankedToken& a, const RankedToken& b) {
+    return a.value > b.value || (a.value == b.value && a.token < b.token);
+  });
+  for (const RankedToken& r : work) {
+    mass += r.weight;
+    if (mass >= limit) return {r.value, r.token};
   }
-  return n;
+  return {work.back().value, work.back().token};  // rounding left the total short of limit
+}
+
+// The bucket (scanning from the largest key down) where the running mass reaches limit; adds the
+// mass of the buckets before it to *mass. Falls back to the last non-empty bucket.
+size_t edge_bucket(const std::vector<double>& hist, const std::vector<uint32_t>& count,
+                   double* mass, double limit) {
+  size_t last = 0;
+  for (size_t b = hist.size(); b-- > 0;) {
+    if (count[b] == 0) continue;
+    if (*mass + hist[b] >= limit) return b;
+    *mass += hist[b];
+    last = b;
+  }
+  *mass -= hist[last];
+  return last;
+}
+
+// Draws from the members of the nucleus among cand (in id order), as draw() does.
+int32_t draw_nucleus(std::span<const int32_t> cand, const float* x, const float* w,
+                     NucleusEdge edge, double u) {
+  double total = 0.0;
+  for (const int32_t t : cand) total += edge.contains(x[t], t) ? w[t] : 0.0f;
+  const double target = u * total;
+  double cum = 0.0;
+  for (const int32_t t : cand) {
+    cum += edge.contains(x[t], t) ? w[t] : 0.0f;
+    if (cum > target) return t;
+  }
+  return edge.token;  // u * total rounded up to total
+}
+
+NucleusEdge nucleus_edge(std::span<const int32_t> cand, const float* x, const float* w,
+                         double limit, SamplerScratch& s) {
+  constexpr size_t kBuckets = 4096;
+  std::vector<RankedToken>& work = s.work;
+  reserve_at_least(work, cand.size());
+  work.clear();
+  if (cand.size() <= 1024) {
+    for (const int32_t t : cand) work.push_back({x[t], t, w[t]});
+    return edge_by_sorting(work, 0.0, limit);
+  }
+  s.hist.assign(kBuckets, 0.0);
+  s.hist_count.assign(kBuckets, 0);
+  // Level 1: the top 12 bits of the key.
+  for (const int32_t t : cand) {
+    const uint32_t b = order_key(x[t]) >> 20;
+    s.hist[b] += w[t];
+    ++s.hist_count[b];
+  }
+  double mass = 0.0;
+  const size_t b1 = edge_bucket(s.hist, s.hist_count, &mass, limit);
+  for (const int32_t t : cand)
+    if ((order_key(x[t]) >> 20) == b1) work.push_back({x[t], t, w[t]});
+  if (work.size() <= 1024) return edge_by_sorting(work, mass, limit);
+  // Level 2: the next 12 bits, over the edge bucket only.
+  s.hist.assign(kBuckets, 0.0);
+  s.hist_count.assign(kBuckets, 0);
+  for (const RankedToken& r : work) {
+    const uint32_t b = (order_key(r.value) >> 8) & 0xFFFu;
+    s.hist[b] += r.weight;
+    ++s.hist_count[b];
+  }
+  const size_t b2 = edge_bucket(s.hist, s.hist_count, &mass, limit);
+  std::erase_if(work,
+                [&](const RankedToken& r) { return ((order_key(r.value) >> 8) & 0xFFFu) != b2; });
+  return edge_by_sorting(work, mass, limit);
 }
 
 int32_t sample_random(const SamplingParams& p, float* x, int64_t vocab, double u,
@@ -223,9 +312,9 @@ int32_t sample_random(const SamplingParams& p, float* x, int64_t vocab, double u
   const bool use_top_p = p.top_p < 1.0;
   float* w = s.weights.data();
   std::vector<int32_t>& cand = s.candidates;
-  cand.clear();
 
   if (top_k > 0) {
+    cand.clear();
     // One pass with a min-heap of the k largest values so far: every token at least as large as
     // the running k-th value becomes a candidate (the running value only grows, so this is a
     // superset of the final top k, ties at the k-th value included, as vLLM keeps them).
@@ -256,8 +345,8 @@ int32_t sample_random(const SamplingParams& p, float* x, int64_t vocab, double u
     if (!use_top_p) return draw(cand.data(), cand.size(), w, u);
     double total = 0.0;
     for (const int32_t t : cand) total += w[t];
-    const size_t n = nucleus_prefix(cand, x, w, p.top_p * total);
-    return draw(cand.data(), n, w, u);
+    const NucleusEdge edge = nucleus_edge(cand, x, w, p.top_p * total, s);
+    return draw_nucleus(cand, x, w, edge, u);
   }
 
   // Full-vocabulary probabilities through the vectorised softmax (normalised: weights sum to 1).
@@ -282,24 +371,30 @@ int32_t sample_random(const SamplingParams& p, float* x, int64_t vocab, double u
   }
 
   // Top-p alone: the nucleus lies among the tokens with probability >= t as soon as those carry
-  // top_p of the mass, so gather them for a falling t (usually once) and sort only those.
-  reserve_at_least(cand, static_cast<size_t>(vocab));
+  // top_p of the mass, so gather them for a falling t (usually once) and search only those.
+  if (use_min_p)
+    for (int64_t i = 0; i < vocab; ++i)
+      if (!kept(x[i])) w[i] = 0.0f;
+  double total = 0.0;
+  for (int64_t i = 0; i < vocab; ++i) total += w[i];
+  const double limit = p.top_p * total;
+  if (static_cast<int64_t>(cand.size()) < vocab) cand.resize(static_cast<size_t>(vocab));
+  int32_t* c = cand.data();
   for (const float t : {1e-4f, 1e-8f, 0.0f}) {
-    cand.clear();
-    double total = 0.0, gathered = 0.0;
+    // Branch-free gather: always write, advance only for a taken token.
+    size_t n = 0;
+    double gathered = 0.0;
     for (int64_t i = 0; i < vocab; ++i) {
       const float pi = w[i];
-      if (!(pi > 0.0f) || (use_min_p && !kept(x[i]))) continue;
-      total += pi;
-      if (pi >= t) {
-        cand.push_back(static_cast<int32_t>(i));
-        gathered += pi;
-      }
+      const bool take = (pi >= t) & (pi > 0.0f);
+      c[n] = static_cast<int32_t>(i);
+      n += take;
+      gathered += take ? pi : 0.0f;
     }
-    const double limit = p.top_p * total;
     if (gathered >= limit || t == 0.0f) {
-      const size_t n = nucleus_prefix(cand, x, w, limit);
-      return draw(cand.data(), n, w, u);
+      const std::span<const int32_t> nucleus_cand(c, n);
+      const NucleusEdge edge = nucleus_edge(nucleus_cand, x, w, limit, s);
+      return draw_nucleus(nucleus_cand, x, w, edge, u);
     }
   }
   return static_cast<int32_t>(best);  // not reached: t = 0 gathers everything
@@ -422,9 +517,9 @@ void Sampler::sample(Tensor& logits, std::span<const SamplerRow> rows,
         process_logits(row, row_logits, s.counts);
         SampledToken& o = out[r];
         float unused;
-        o.token = static_cast<int32_t>(
-            p.greedy() ? argmax_row(x, vocab, &unused)
-                       : sample_random(p, x, vocab, unit_double(draws_[r]), s));
+        o.token = static_cast<int32_t>(p.greedy()
+                                           ? argmax_row(x, vocab, &unused)
+                                           : sample_random(p, x, vocab, unit_double(draws_[r]), s));
         if (p.logprobs) {
           raw_logprobs(s.raw.data(), vocab, o.token, *p.logprobs, s, o);
         } else {

@@ -44,7 +44,7 @@ struct SamplerRow {
   const SamplingParams* params = nullptr;
   std::span<const int32_t> prompt_token_ids;  // for the repetition penalty
   std::span<const int32_t> output_token_ids;  // generated so far by this sequence
-  std::mt19937_64* generator = nullptr;       // a seeded request's own generator; nullptr: the sampler's
+  std::mt19937_64* generator = nullptr;  // a seeded request's own generator; nullptr: the sampler's
   std::span<const int32_t> min_tokens_blocked;  // EOS + stop ids, masked while output < min_tokens
 };
 
@@ -78,8 +78,9 @@ class Sampler {
 
  private:
   std::mt19937_64 generator_;
-  std::vector<uint64_t> draws_;                  // one per row, drawn before the parallel part
-  std::vector<std::unique_ptr<SamplerScratch>> scratch_;  // one per parallel chunk, reused across calls
+  std::vector<uint64_t> draws_;  // one per row, drawn before the parallel part
+  std::vector<std::unique_ptr<SamplerScratch>>
+      scratch_;  // one per parallel chunk, reused across calls
 };
 
 // Prompt logprobs: for each row i of logits (the logits at prompt position i), the logprob and

@@ -1,19 +1,22 @@
 // SamplingParams::validate: vLLM's ranges (vllm/sampling_params.py _verify_args, plus the token-id
 // checks vLLM runs against the model's vocabulary), with messages that name the field, the value,
 // the valid range and what to pass instead.
+#include "pagoda/sampling_params.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
 #include <string>
 
 #include "pagoda/error.h"
-#include "pagoda/sampling_params.h"
 
 namespace pagoda {
 namespace {
 
 // Shortest text that reads back as the same double (1.5, not 1.500000).
-std::string show(double value) { return fmt::format("{}", value); }
+std::string show(double value) {
+  return fmt::format("{}", value);
+}
 
 [[noreturn]] void invalid(const std::string& problem, const std::string& fix) {
   throw_error(ErrorCode::InvalidArgument, "SamplingParams." + problem, fix);
@@ -70,10 +73,10 @@ void SamplingParams::validate(int64_t vocab_size) const {
                         min_tokens, *max_tokens),
             "lower min_tokens or raise max_tokens");
   if (logprobs && *logprobs < -1)
-    invalid(fmt::format("logprobs is {}; it must be >= 0, or -1 for the whole vocabulary",
-                        *logprobs),
-            "pass the number of most likely tokens to report per generated token (0 reports only "
-            "the sampled token), or leave it unset");
+    invalid(
+        fmt::format("logprobs is {}; it must be >= 0, or -1 for the whole vocabulary", *logprobs),
+        "pass the number of most likely tokens to report per generated token (0 reports only "
+        "the sampled token), or leave it unset");
   if (prompt_logprobs && *prompt_logprobs < -1)
     invalid(fmt::format("prompt_logprobs is {}; it must be >= 0, or -1 for the whole vocabulary",
                         *prompt_logprobs),

@@ -32,7 +32,8 @@ std::vector<float> random_logits(int64_t vocab, uint64_t seed, float scale = 3.0
   std::mt19937_64 gen(seed);
   std::vector<float> x(static_cast<size_t>(vocab));
   // Distinct values (no ties) from the generator's raw bits: deterministic on any library.
-  for (auto& v : x) v = scale * static_cast<float>(static_cast<double>(gen() >> 11) * 0x1.0p-53 * 4.0 - 2.0);
+  for (auto& v : x)
+    v = scale * static_cast<float>(static_cast<double>(gen() >> 11) * 0x1.0p-53 * 4.0 - 2.0);
   return x;
 }
 
@@ -274,7 +275,8 @@ TEST(SamplerTest, FixedSeedReproducesAndSeedsDiffer) {
     Sampler sampler(position * 1000 + batch);
     std::vector<int32_t> tokens;
     for (int step = 0; step < 20; ++step) {
-      std::vector<SamplerRow> rows(static_cast<size_t>(batch), SamplerRow{&other, {}, {}, nullptr, {}});
+      std::vector<SamplerRow> rows(static_cast<size_t>(batch),
+                                   SamplerRow{&other, {}, {}, nullptr, {}});
       rows[static_cast<size_t>(position)] = SamplerRow{&seeded, {}, {}, &gen, {}};
       Tensor t = make_logits(std::vector<std::vector<float>>(static_cast<size_t>(batch), x));
       std::vector<SampledToken> out(static_cast<size_t>(batch));
@@ -497,8 +499,11 @@ TEST(SamplerTest, MixedBatchEqualsRowsAlone) {
   auto make_rows = [&](std::vector<std::mt19937_64>& gens) {
     std::vector<SamplerRow> rows;
     for (int r = 0; r < batch; ++r)
-      rows.push_back(SamplerRow{&params[static_cast<size_t>(r) % params.size()], {}, output,
-                                &gens[static_cast<size_t>(r)], {}});
+      rows.push_back(SamplerRow{&params[static_cast<size_t>(r) % params.size()],
+                                {},
+                                output,
+                                &gens[static_cast<size_t>(r)],
+                                {}});
     return rows;
   };
   std::vector<std::mt19937_64> gens;

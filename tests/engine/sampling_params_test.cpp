@@ -1,5 +1,7 @@
 // SamplingParams::validate: every range vLLM enforces, and that each message names the field, the
 // value and the valid range.
+#include "pagoda/sampling_params.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <string>
 
 #include "pagoda/error.h"
-#include "pagoda/sampling_params.h"
 
 namespace pagoda {
 namespace {
@@ -23,8 +24,9 @@ void expect_invalid(const std::function<void(SamplingParams&)>& edit,
     ADD_FAILURE() << "validate() accepted params that should fail with: " << *parts.begin();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
-    for (const std::string& part : parts) EXPECT_NE(e.problem().find(part), std::string::npos)
-        << "message: " << e.what() << "\nmissing: " << part;
+    for (const std::string& part : parts)
+      EXPECT_NE(e.problem().find(part), std::string::npos)
+          << "message: " << e.what() << "\nmissing: " << part;
     EXPECT_FALSE(e.fix().empty());
   }
 }
@@ -95,11 +97,17 @@ TEST(SamplingParamsTest, Logprobs) {
 
 TEST(SamplingParamsTest, StopsAndTokenIds) {
   expect_invalid([](auto& p) { p.stop = {"ok", ""}; }, {"stop[1]", "empty"});
-  expect_invalid([](auto& p) { p.stop_token_ids = {5, 100}; },
-                 {"stop_token_ids", "token id 100", "[0, 100)"}, 100);
+  expect_invalid(
+      [](auto& p) {
+        p.stop_token_ids = {5, 100};
+      },
+      {"stop_token_ids", "token id 100", "[0, 100)"}, 100);
   expect_invalid([](auto& p) { p.stop_token_ids = {-1}; }, {"stop_token_ids", "token id -1"}, 100);
-  expect_invalid([](auto& p) { p.logit_bias = {{150, 1.0}}; },
-                 {"logit_bias", "token id 150", "[0, 100)"}, 100);
+  expect_invalid(
+      [](auto& p) {
+        p.logit_bias = {{150, 1.0}};
+      },
+      {"logit_bias", "token id 150", "[0, 100)"}, 100);
   expect_invalid([](auto& p) { p.logit_bias = {{3, kNaN}}; }, {"logit_bias[3] is nan", "finite"});
 }
 
