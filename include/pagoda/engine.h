@@ -28,7 +28,9 @@ struct Prompt {
   // rendering already holds them, so chat prompts pass false (as vLLM does).
   bool add_special_tokens = true;
 
-  static Prompt from_tokens(std::vector<int32_t> ids) { return {std::move(ids), std::nullopt, true}; }
+  static Prompt from_tokens(std::vector<int32_t> ids) {
+    return {std::move(ids), std::nullopt, true};
+  }
   static Prompt from_text(std::string t, bool add_special_tokens = true) {
     return {{}, std::move(t), add_special_tokens};
   }
@@ -103,10 +105,10 @@ class LLM {
       const std::function<void(const RequestOutput& delta)>& on_output = {});
 
   // Chat: each conversation rendered with the model's chat template, then generated.
-  std::vector<RequestOutput> chat(const std::vector<nlohmann::ordered_json>& conversations,
-                                  const std::vector<SamplingParams>& params,
-                                  const ChatOptions& options = {},
-                                  const std::function<void(const RequestOutput& delta)>& on_output = {});
+  std::vector<RequestOutput> chat(
+      const std::vector<nlohmann::ordered_json>& conversations,
+      const std::vector<SamplingParams>& params, const ChatOptions& options = {},
+      const std::function<void(const RequestOutput& delta)>& on_output = {});
 
   EngineCore& engine() { return *engine_; }
 

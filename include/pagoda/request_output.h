@@ -12,8 +12,8 @@ namespace pagoda {
 struct Logprob {
   int32_t token = 0;
   float logprob = 0;
-  int64_t rank = 0;      // 1 = the most likely token
-  std::string text;      // the token decoded alone ("" without a tokenizer)
+  int64_t rank = 0;  // 1 = the most likely token
+  std::string text;  // the token decoded alone ("" without a tokenizer)
 };
 
 // The candidates at one position: the chosen token first, then the top-N most likely (the chosen
@@ -23,8 +23,8 @@ using PositionLogprobs = std::vector<Logprob>;
 // One generated sequence of a request (n > 1 gives several, index 0 .. n-1).
 struct CompletionOutput {
   int64_t index = 0;
-  std::string text;                 // detokenized output (empty without a tokenizer)
-  std::vector<int32_t> token_ids;   // generated tokens
+  std::string text;                        // detokenized output (empty without a tokenizer)
+  std::vector<int32_t> token_ids;          // generated tokens
   std::vector<PositionLogprobs> logprobs;  // one per generated token, when requested
   // Sum of the chosen tokens' logprobs, when logprobs were requested.
   std::optional<double> cumulative_logprob;
@@ -38,10 +38,10 @@ struct CompletionOutput {
 };
 
 struct RequestMetrics {
-  double arrival_time = 0;       // seconds, steady clock
-  double first_token_time = 0;   // 0 until the first token
+  double arrival_time = 0;      // seconds, steady clock
+  double first_token_time = 0;  // 0 until the first token
   double finished_time = 0;
-  int64_t num_cached_tokens = 0; // prompt tokens served by the prefix cache
+  int64_t num_cached_tokens = 0;  // prompt tokens served by the prefix cache
   int64_t num_preemptions = 0;
 };
 

@@ -1,11 +1,11 @@
 #include "cli/bench_command.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "pagoda/engine.h"
@@ -19,7 +19,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::vector<Prompt> random_prompts(int64_t count, int64_t length, int64_t vocab, std::mt19937_64& rng) {
+std::vector<Prompt> random_prompts(int64_t count, int64_t length, int64_t vocab,
+                                   std::mt19937_64& rng) {
   std::vector<Prompt> prompts;
   for (int64_t i = 0; i < count; ++i) {
     std::vector<int32_t> ids(static_cast<size_t>(length));
@@ -40,16 +41,21 @@ double percentile(std::vector<double> values, double p) {
 }  // namespace
 
 CLI::App* BenchOptions::add_to(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("bench", "offline benchmarks (latency, throughput) on synthetic prompts");
+  CLI::App* cmd =
+      app.add_subcommand("bench", "offline benchmarks (latency, throughput) on synthetic prompts");
   cmd->add_option("MODE", mode, "latency or throughput")
       ->required()
       ->check(CLI::IsMember({"latency", "throughput"}));
   engine.add_to(*cmd);
   cmd->add_option("--input-len", input_len, "prompt tokens")->capture_default_str();
-  cmd->add_option("--output-len", output_len, "generated tokens per request")->capture_default_str();
-  cmd->add_option("--batch-size", batch_size, "latency: prompts per iteration")->capture_default_str();
-  cmd->add_option("--num-prompts", num_prompts, "throughput: prompts in total")->capture_default_str();
-  cmd->add_option("--num-iters-warmup", num_iters_warmup, "latency: untimed iterations")->capture_default_str();
+  cmd->add_option("--output-len", output_len, "generated tokens per request")
+      ->capture_default_str();
+  cmd->add_option("--batch-size", batch_size, "latency: prompts per iteration")
+      ->capture_default_str();
+  cmd->add_option("--num-prompts", num_prompts, "throughput: prompts in total")
+      ->capture_default_str();
+  cmd->add_option("--num-iters-warmup", num_iters_warmup, "latency: untimed iterations")
+      ->capture_default_str();
   cmd->add_option("--num-iters", num_iters, "latency: timed iterations")->capture_default_str();
   cmd->add_option("--seed", seed, "seed of the synthetic prompts")->capture_default_str();
   cmd->add_option("--output-json", output_json, "also write the results to this JSON file");
@@ -76,12 +82,15 @@ int run_bench_command(BenchOptions& o) {
                            // compare across engines and the sampler cost is measured separately
   params.ignore_eos = true;
   params.max_tokens = o.output_len;
-  nlohmann::json report = {{"mode", o.mode}, {"model", args.model}, {"input_len", o.input_len},
+  nlohmann::json report = {{"mode", o.mode},
+                           {"model", args.model},
+                           {"input_len", o.input_len},
                            {"output_len", o.output_len}};
 
   if (o.mode == "latency") {
-    fmt::print("latency: batch {} x ({} prompt + {} output tokens), {} warm-up + {} timed iterations\n",
-               o.batch_size, o.input_len, o.output_len, o.num_iters_warmup, o.num_iters);
+    fmt::print(
+        "latency: batch {} x ({} prompt + {} output tokens), {} warm-up + {} timed iterations\n",
+        o.batch_size, o.input_len, o.output_len, o.num_iters_warmup, o.num_iters);
     std::vector<double> latencies;
     for (int64_t it = 0; it < o.num_iters_warmup + o.num_iters; ++it) {
       const auto prompts = random_prompts(o.batch_size, o.input_len, vocab, rng);
@@ -112,9 +121,10 @@ int run_bench_command(BenchOptions& o) {
       for (const auto& c : r.outputs) out_tokens += static_cast<int64_t>(c.token_ids.size());
     const int64_t total = out_tokens + o.num_prompts * o.input_len;
     const EngineStats stats = llm.engine().stats();
-    fmt::print("throughput: {} prompts x ({} prompt + {} output tokens), max_num_seqs {}, "
-               "max_num_batched_tokens {}\n",
-               o.num_prompts, o.input_len, o.output_len, args.max_num_seqs, args.max_num_batched_tokens);
+    fmt::print(
+        "throughput: {} prompts x ({} prompt + {} output tokens), max_num_seqs {}, "
+        "max_num_batched_tokens {}\n",
+        o.num_prompts, o.input_len, o.output_len, args.max_num_seqs, args.max_num_batched_tokens);
     fmt::print("{:<28} {:>12}\n", "metric", "value");
     fmt::print("{:<28} {:>12.2f}\n", "elapsed (s)", s);
     fmt::print("{:<28} {:>12.2f}\n", "requests/s", static_cast<double>(o.num_prompts) / s);

@@ -13,8 +13,8 @@ struct BenchOptions {
   std::string mode;  // latency or throughput
   int64_t input_len = 32;
   int64_t output_len = 128;
-  int64_t batch_size = 8;       // latency: prompts per iteration
-  int64_t num_prompts = 64;     // throughput: prompts in total
+  int64_t batch_size = 8;    // latency: prompts per iteration
+  int64_t num_prompts = 64;  // throughput: prompts in total
   int64_t num_iters_warmup = 1;
   int64_t num_iters = 5;
   int64_t seed = 0;

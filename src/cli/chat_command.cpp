@@ -13,11 +13,13 @@
 namespace pagoda::cli {
 
 CLI::App* ChatCommandOptions::add_to(CLI::App& app) {
-  CLI::App* cmd = app.add_subcommand("chat", "chat with a model on the terminal (its chat template)");
+  CLI::App* cmd =
+      app.add_subcommand("chat", "chat with a model on the terminal (its chat template)");
   engine.add_to(*cmd);
   sampling.add_to(*cmd);
   cmd->add_option("--system", system, "a system message that starts the conversation");
-  cmd->add_option("--chat-template", chat_template_file, "a Jinja template file to use instead of the model's");
+  cmd->add_option("--chat-template", chat_template_file,
+                  "a Jinja template file to use instead of the model's");
   cmd->add_option("--chat-template-kwargs", template_kwargs,
                   "JSON object of extra template variables, e.g. '{\"enable_thinking\": false}'");
   return cmd;
@@ -28,7 +30,8 @@ int run_chat_command(ChatCommandOptions& o) {
   ChatOptions chat;
   if (!o.chat_template_file.empty()) {
     std::ifstream f(o.chat_template_file);
-    PAGODA_CHECK(f.good(), NotFound, fmt::format("cannot read --chat-template {}", o.chat_template_file),
+    PAGODA_CHECK(f.good(), NotFound,
+                 fmt::format("cannot read --chat-template {}", o.chat_template_file),
                  "pass the path of a Jinja template file");
     std::stringstream text;
     text << f.rdbuf();
@@ -43,7 +46,8 @@ int run_chat_command(ChatCommandOptions& o) {
                   "pass a JSON object, e.g. '{\"enable_thinking\": false}'");
     }
     PAGODA_CHECK(chat.template_kwargs.is_object(), InvalidArgument,
-                 "--chat-template-kwargs is not a JSON object", "pass e.g. '{\"enable_thinking\": false}'");
+                 "--chat-template-kwargs is not a JSON object",
+                 "pass e.g. '{\"enable_thinking\": false}'");
   }
   LLM llm(args);
   SamplingParams defaults = llm.engine().default_sampling_params();
@@ -52,7 +56,8 @@ int run_chat_command(ChatCommandOptions& o) {
   const bool interactive = isatty(STDIN_FILENO);
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   if (!o.system.empty()) messages.push_back({{"role", "system"}, {"content", o.system}});
-  if (interactive) fmt::print("pagoda chat: /reset clears the conversation, /exit (or Ctrl-D) ends.\n");
+  if (interactive)
+    fmt::print("pagoda chat: /reset clears the conversation, /exit (or Ctrl-D) ends.\n");
   std::string line;
   while (true) {
     if (interactive) {

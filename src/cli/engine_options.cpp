@@ -24,12 +24,18 @@ int64_t parse_memory_size(const std::string& text, const std::string& option) {
   }
   std::string unit = text.substr(used);
   double scale = 1;
-  if (unit.empty() || unit == "B") scale = 1;
-  else if (unit == "K" || unit == "KiB" || unit == "KB") scale = 1024.0;
-  else if (unit == "M" || unit == "MiB" || unit == "MB") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "GiB" || unit == "GB") scale = 1024.0 * 1024 * 1024;
-  else if (unit == "T" || unit == "TiB" || unit == "TB") scale = 1024.0 * 1024 * 1024 * 1024;
-  else fail();
+  if (unit.empty() || unit == "B")
+    scale = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "KB")
+    scale = 1024.0;
+  else if (unit == "M" || unit == "MiB" || unit == "MB")
+    scale = 1024.0 * 1024;
+  else if (unit == "G" || unit == "GiB" || unit == "GB")
+    scale = 1024.0 * 1024 * 1024;
+  else if (unit == "T" || unit == "TiB" || unit == "TB")
+    scale = 1024.0 * 1024 * 1024 * 1024;
+  else
+    fail();
   if (!(value > 0) || !std::isfinite(value)) fail();
   return static_cast<int64_t>(value * scale);
 }
@@ -39,32 +45,39 @@ void EngineOptions::add_to(CLI::App& app) {
   app.add_option("--tokenizer", args.tokenizer, "tokenizer directory (default: the model's)");
   app.add_flag("--skip-tokenizer-init", args.skip_tokenizer_init,
                "load no tokenizer: prompts are token ids, outputs token ids");
-  app.add_option("--dtype", args.dtype, "auto, bfloat16, float16 or float32")->capture_default_str();
+  app.add_option("--dtype", args.dtype, "auto, bfloat16, float16 or float32")
+      ->capture_default_str();
   app.add_option("--hf-overrides", args.hf_overrides, "JSON merged into config.json");
   app.add_option("--load-format", args.load_format,
                  "auto (the safetensors weights) or dummy (random weights, for benchmarks)")
       ->capture_default_str();
-  app.add_option("--max-model-len", args.max_model_len, "context length (default: from config.json)");
-  app.add_option("--block-size", args.block_size, "tokens per KV-cache block")->capture_default_str();
+  app.add_option("--max-model-len", args.max_model_len,
+                 "context length (default: from config.json)");
+  app.add_option("--block-size", args.block_size, "tokens per KV-cache block")
+      ->capture_default_str();
   app.add_option("--kv-cache-memory", kv_cache_memory,
                  "KV-cache size, e.g. 4GiB (default: a fraction of the free memory)");
   app.add_option("--kv-cache-memory-fraction", args.kv_cache_memory_fraction,
-                 "fraction of the free memory for the KV cache")->capture_default_str();
+                 "fraction of the free memory for the KV cache")
+      ->capture_default_str();
   app.add_option("--num-kv-blocks", args.num_kv_blocks, "fix the number of KV-cache blocks");
   app.add_flag("--no-enable-prefix-caching", no_prefix_caching, "turn prefix caching off");
   app.add_option("--max-num-batched-tokens", args.max_num_batched_tokens,
-                 "token budget of one step")->capture_default_str();
+                 "token budget of one step")
+      ->capture_default_str();
   app.add_option("--max-num-seqs", args.max_num_seqs, "sequences per step")->capture_default_str();
   app.add_option("--long-prefill-token-threshold", args.long_prefill_token_threshold,
                  "most tokens of one prompt per step (0: no limit)");
   app.add_option("--generation-config", args.generation_config,
-                 "auto (defaults from generation_config.json) or vllm")->capture_default_str();
+                 "auto (defaults from generation_config.json) or vllm")
+      ->capture_default_str();
   app.add_option("--threads", threads, "CPU threads (default: all cores; also PAGODA_NUM_THREADS)");
 }
 
 EngineArgs EngineOptions::resolve() {
   EngineArgs out = args;
-  if (!kv_cache_memory.empty()) out.kv_cache_memory_bytes = parse_memory_size(kv_cache_memory, "--kv-cache-memory");
+  if (!kv_cache_memory.empty())
+    out.kv_cache_memory_bytes = parse_memory_size(kv_cache_memory, "--kv-cache-memory");
   out.enable_prefix_caching = !no_prefix_caching;
   PAGODA_CHECK(threads >= 0, InvalidArgument, fmt::format("--threads {} is negative", threads),
                "pass a thread count, or leave it out for all cores");
@@ -89,7 +102,8 @@ void SamplingOptions::add_to(CLI::App& app) {
   app.add_option("--stop-token-ids", stop_token_ids, "stop token id (repeatable)")->delimiter(',');
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past EOS");
   app.add_option("--logprobs", logprobs, "return the top-N logprobs of every generated token");
-  app.add_option("--prompt-logprobs", prompt_logprobs, "return the top-N logprobs of every prompt token");
+  app.add_option("--prompt-logprobs", prompt_logprobs,
+                 "return the top-N logprobs of every prompt token");
 }
 
 SamplingParams SamplingOptions::resolve(SamplingParams p) const {

@@ -1,11 +1,11 @@
 #include "cli/generate_command.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "pagoda/engine.h"
 #include "pagoda/error.h"
@@ -49,9 +49,12 @@ nlohmann::json output_json(const RequestOutput& r) {
                         {"text", c.text},
                         {"token_ids", c.token_ids},
                         {"finish_reason", c.finish_reason}};
-    if (c.stop_token) o["stop_reason"] = *c.stop_token;
-    else if (c.stop_string) o["stop_reason"] = *c.stop_string;
-    else o["stop_reason"] = nullptr;
+    if (c.stop_token)
+      o["stop_reason"] = *c.stop_token;
+    else if (c.stop_string)
+      o["stop_reason"] = *c.stop_string;
+    else
+      o["stop_reason"] = nullptr;
     if (!c.logprobs.empty()) {
       nlohmann::json steps = nlohmann::json::array();
       for (const auto& position : c.logprobs) steps.push_back(logprobs_json(position));
@@ -101,28 +104,31 @@ int run_generate_command(GenerateOptions& options) {
                "generate needs a prompt", "pass --prompt TEXT or --prompt-token-ids 1,2,3");
   std::vector<Prompt> prompts;
   for (const auto& p : options.prompts) prompts.push_back(Prompt::from_text(p));
-  for (const auto& p : options.prompt_token_ids) prompts.push_back(Prompt::from_tokens(parse_token_ids(p)));
+  for (const auto& p : options.prompt_token_ids)
+    prompts.push_back(Prompt::from_tokens(parse_token_ids(p)));
 
   LLM llm(args);
   const SamplingParams params = options.sampling.resolve(llm.engine().default_sampling_params());
   const bool has_tokenizer = llm.engine().tokenizer() != nullptr;
   const bool json = options.output == "json";
-  const bool stream = !json && !options.no_stream &&
-                      (options.stream || (prompts.size() == 1 && params.n == 1));
+  const bool stream =
+      !json && !options.no_stream && (options.stream || (prompts.size() == 1 && params.n == 1));
 
   const auto start = std::chrono::steady_clock::now();
   std::function<void(const RequestOutput&)> on_output;
   if (stream)
     on_output = [&](const RequestOutput& delta) {
       for (const CompletionOutput& c : delta.outputs) {
-        if (has_tokenizer) fmt::print("{}", c.text);
+        if (has_tokenizer)
+          fmt::print("{}", c.text);
         else
           for (int32_t t : c.token_ids) fmt::print("{} ", t);
       }
       std::fflush(stdout);
     };
   const std::vector<RequestOutput> results = llm.generate(prompts, {params}, on_output);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   int64_t prompt_tokens = 0, generated = 0;
   for (const auto& r : results) {
@@ -143,7 +149,8 @@ int run_generate_command(GenerateOptions& options) {
         fmt::print("{}\n", has_tokenizer ? c.text : ids_text(c.token_ids));
       }
   }
-  fmt::print(stderr, "{} prompts, {} prompt tokens, {} generated tokens in {:.2f} s ({:.1f} tokens/s)\n",
+  fmt::print(stderr,
+             "{} prompts, {} prompt tokens, {} generated tokens in {:.2f} s ({:.1f} tokens/s)\n",
              results.size(), prompt_tokens, generated, seconds,
              seconds > 0 ? static_cast<double>(generated) / seconds : 0.0);
   return 0;

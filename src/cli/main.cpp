@@ -1,7 +1,7 @@
 // The `pagoda` command line.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 
 #include "cli/bench_command.h"
@@ -19,11 +19,14 @@ int main(int argc, char** argv) {
   bool show_version = false;
   std::vector<std::string> plugins;
   app.add_flag("--version", show_version, "print the version and exit");
-  app.add_option("--plugin", plugins, "load a model plugin library (repeatable; also PAGODA_PLUGINS=a.so:b.so)");
+  app.add_option("--plugin", plugins,
+                 "load a model plugin library (repeatable; also PAGODA_PLUGINS=a.so:b.so)");
 
   auto* version = app.add_subcommand("version", "print the version");
-  auto* models = app.add_subcommand("models", "list the supported model architectures and their capabilities");
-  auto* check = app.add_subcommand("check", "check a model directory's checkpoint against its implementation");
+  auto* models =
+      app.add_subcommand("models", "list the supported model architectures and their capabilities");
+  auto* check = app.add_subcommand(
+      "check", "check a model directory's checkpoint against its implementation");
   std::string check_dir;
   check->add_option("MODEL_DIR", check_dir, "a Hugging Face model directory")->required();
   pagoda::cli::GenerateOptions generate_options;

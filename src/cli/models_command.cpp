@@ -17,7 +17,8 @@ int run_models_command(const ModelRegistry& registry) {
   fmt::print("{:<{}}  {}\n", "architecture", width, "capabilities");
   for (const auto& n : names) {
     const auto caps = registry.capabilities(n);
-    fmt::print("{:<{}}  {}{}\n", n, width, caps.to_string(), registry.is_lazy_unloaded(n) ? " (lazy)" : "");
+    fmt::print("{:<{}}  {}{}\n", n, width, caps.to_string(),
+               registry.is_lazy_unloaded(n) ? " (lazy)" : "");
   }
   return 0;
 }

@@ -13,9 +13,12 @@ ChatFormatter::ChatFormatter(std::shared_ptr<const Tokenizer> tokenizer)
                "start the engine without skip_tokenizer_init");
 }
 
-bool ChatFormatter::has_template() const { return !tokenizer_->config().chat_templates.empty(); }
+bool ChatFormatter::has_template() const {
+  return !tokenizer_->config().chat_templates.empty();
+}
 
-const ChatTemplate& ChatFormatter::parsed(const std::string& name, const std::string& source) const {
+const ChatTemplate& ChatFormatter::parsed(const std::string& name,
+                                          const std::string& source) const {
   std::lock_guard lock(mutex_);
   auto it = templates_.find(source);
   if (it == templates_.end())
@@ -29,9 +32,10 @@ std::string ChatFormatter::render(const nlohmann::ordered_json& messages,
                "the chat messages are not a non-empty list",
                "pass [{\"role\": \"user\", \"content\": \"...\"}, ...]");
   for (size_t i = 0; i < messages.size(); ++i)
-    PAGODA_CHECK(messages[i].is_object() && messages[i].contains("role") && messages[i]["role"].is_string(),
-                 InvalidArgument, fmt::format("chat message {} has no string 'role'", i),
-                 "give every message a role (system, user, assistant or tool) and content");
+    PAGODA_CHECK(
+        messages[i].is_object() && messages[i].contains("role") && messages[i]["role"].is_string(),
+        InvalidArgument, fmt::format("chat message {} has no string 'role'", i),
+        "give every message a role (system, user, assistant or tool) and content");
   const auto& templates = tokenizer_->config().chat_templates;
   std::string name = "chat_template", source;
   if (options.chat_template) {
@@ -40,15 +44,19 @@ std::string ChatFormatter::render(const nlohmann::ordered_json& messages,
     const bool tools = !options.tools.is_null() && !options.tools.empty();
     auto it = tools ? templates.find("tool_use") : templates.end();
     if (it == templates.end()) it = templates.find("default");
-    PAGODA_CHECK(it != templates.end(), NotFound,
-                 fmt::format("the tokenizer ({}) has no chat template{}", tokenizer_->source(),
-                             templates.empty() ? "" : fmt::format(" named 'default' (it has {})", [&] {
-                               std::string names;
-                               for (const auto& [n, _] : templates) names += (names.empty() ? "" : ", ") + n;
-                               return names;
-                             }())),
-                 "pass a template with --chat-template, or use a model whose tokenizer_config.json "
-                 "has a chat_template");
+    PAGODA_CHECK(
+        it != templates.end(), NotFound,
+        fmt::format("the tokenizer ({}) has no chat template{}", tokenizer_->source(),
+                    templates.empty() ? ""
+                                      : fmt::format(" named 'default' (it has {})",
+                                                    [&] {
+                                                      std::string names;
+                                                      for (const auto& [n, _] : templates)
+                                                        names += (names.empty() ? "" : ", ") + n;
+                                                      return names;
+                                                    }())),
+        "pass a template with --chat-template, or use a model whose tokenizer_config.json "
+        "has a chat_template");
     name = it->first == "default" ? "chat_template" : "chat_template." + it->first;
     source = it->second;
   }

@@ -12,9 +12,10 @@ void EngineArgs::validate() const {
   PAGODA_CHECK(block_size > 0 && block_size <= 1024, InvalidArgument,
                fmt::format("block_size is {}; expected 1 to 1024 tokens", block_size),
                "use the default 16, or a power of two such as 32");
-  PAGODA_CHECK(!kv_cache_memory_bytes || *kv_cache_memory_bytes > 0, InvalidArgument,
-               fmt::format("kv_cache_memory is {} bytes; expected > 0", kv_cache_memory_bytes.value_or(0)),
-               "pass a size such as 4GiB");
+  PAGODA_CHECK(
+      !kv_cache_memory_bytes || *kv_cache_memory_bytes > 0, InvalidArgument,
+      fmt::format("kv_cache_memory is {} bytes; expected > 0", kv_cache_memory_bytes.value_or(0)),
+      "pass a size such as 4GiB");
   PAGODA_CHECK(kv_cache_memory_fraction > 0 && kv_cache_memory_fraction <= 1, InvalidArgument,
                fmt::format("kv_cache_memory_fraction is {}; expected a fraction in (0, 1]",
                            kv_cache_memory_fraction),
@@ -35,9 +36,10 @@ void EngineArgs::validate() const {
   PAGODA_CHECK(load_format == "auto" || load_format == "dummy", InvalidArgument,
                fmt::format("load_format is '{}'; expected 'auto' or 'dummy'", load_format),
                "'auto' loads the safetensors checkpoint, 'dummy' makes random weights");
-  PAGODA_CHECK(generation_config == "auto" || generation_config == "vllm", InvalidArgument,
-               fmt::format("generation_config is '{}'; expected 'auto' or 'vllm'", generation_config),
-               "'auto' uses the model's generation_config.json defaults, 'vllm' ignores them");
+  PAGODA_CHECK(
+      generation_config == "auto" || generation_config == "vllm", InvalidArgument,
+      fmt::format("generation_config is '{}'; expected 'auto' or 'vllm'", generation_config),
+      "'auto' uses the model's generation_config.json defaults, 'vllm' ignores them");
 }
 
 }  // namespace pagoda

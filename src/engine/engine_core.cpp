@@ -40,7 +40,8 @@ SamplingParams defaults_from(const GenerationConfig& g) {
 
 bool has_tokenizer_files(const std::filesystem::path& dir) {
   return std::filesystem::exists(dir / "tokenizer.json") ||
-         (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt"));
+         (std::filesystem::exists(dir / "vocab.json") &&
+          std::filesystem::exists(dir / "merges.txt"));
 }
 
 }  // namespace
@@ -103,7 +104,8 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   if (args.generation_config == "auto") defaults = defaults_from(generation_config);
 
   if (!args.skip_tokenizer_init) {
-    const std::filesystem::path tok_dir = args.tokenizer.empty() ? dir : std::filesystem::path(args.tokenizer);
+    const std::filesystem::path tok_dir =
+        args.tokenizer.empty() ? dir : std::filesystem::path(args.tokenizer);
     PAGODA_CHECK(has_tokenizer_files(tok_dir), NotFound,
                  fmt::format("no tokenizer in {} (looked for tokenizer.json, or vocab.json with "
                              "merges.txt)",
@@ -117,7 +119,8 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
           eos_token_ids.end())
     eos_token_ids.push_back(*tokenizer->eos_token_id());
 
-  runner = std::make_unique<engine::ModelRunner>(config, dir, args.seed, args.load_format == "dummy");
+  runner =
+      std::make_unique<engine::ModelRunner>(config, dir, args.seed, args.load_format == "dummy");
   const engine::KVCachePlan plan =
       engine::plan_kv_cache(args, runner->kv_cache_bytes_per_token(), config.max_model_len);
   KVCacheConfig kv;
@@ -151,7 +154,8 @@ EngineCore::Impl::Entry EngineCore::Impl::make_entry(EngineRequest request) {
                  fmt::format("request '{}' has a text prompt but the engine has no tokenizer", id),
                  "pass prompt token ids, or start the engine without skip_tokenizer_init");
     state->prompt_text = *request.prompt.text;
-    state->prompt_token_ids = tokenizer->encode(*request.prompt.text, request.prompt.add_special_tokens);
+    state->prompt_token_ids =
+        tokenizer->encode(*request.prompt.text, request.prompt.add_special_tokens);
   } else {
     state->prompt_token_ids = std::move(request.prompt.token_ids);
   }
@@ -180,12 +184,14 @@ EngineCore::Impl::Entry EngineCore::Impl::make_entry(EngineRequest request) {
   Entry entry;
   entry.state = state;
   for (int64_t i = 0; i < state->params.n; ++i) {
-    auto s = std::make_unique<Sequence>(state, i, state->params.n == 1 ? id : fmt::format("{}#{}", id, i));
+    auto s = std::make_unique<Sequence>(state, i,
+                                        state->params.n == 1 ? id : fmt::format("{}#{}", id, i));
     s->stop_checker.configure(state->params, eos_token_ids, config.max_model_len);
     if (state->params.min_tokens > 0) {
       if (!state->params.ignore_eos)
         for (int64_t e : eos_token_ids) s->min_tokens_blocked.push_back(static_cast<int32_t>(e));
-      for (int64_t e : state->params.stop_token_ids) s->min_tokens_blocked.push_back(static_cast<int32_t>(e));
+      for (int64_t e : state->params.stop_token_ids)
+        s->min_tokens_blocked.push_back(static_cast<int32_t>(e));
     }
     if (tokenizer)
       s->detokenizer = std::make_unique<IncrementalDetokenizer>(tokenizer, s->prompt_token_ids(),
@@ -231,7 +237,8 @@ void EngineCore::Impl::process_token(Sequence& s, const SampledToken& sampled) {
   const SamplingParams& params = s.params();
   s.append_token(sampled.token);
   s.output.token_ids.push_back(sampled.token);
-  if (s.request().metrics.first_token_time == 0) s.request().metrics.first_token_time = now_seconds();
+  if (s.request().metrics.first_token_time == 0)
+    s.request().metrics.first_token_time = now_seconds();
   if (params.logprobs) {
     PositionLogprobs position;
     position.push_back({sampled.token, sampled.logprob, sampled.rank, token_text(sampled.token)});
@@ -240,7 +247,8 @@ void EngineCore::Impl::process_token(Sequence& s, const SampledToken& sampled) {
     s.output.logprobs.push_back(std::move(position));
     s.output.cumulative_logprob = s.output.cumulative_logprob.value_or(0.0) + sampled.logprob;
   }
-  const auto decision = s.stop_checker.check_token(sampled.token, s.num_output_tokens(), s.num_tokens());
+  const auto decision =
+      s.stop_checker.check_token(sampled.token, s.num_output_tokens(), s.num_tokens());
   // A stop token (EOS or stop_token_ids) ends the sequence without its text, as in vLLM.
   const bool stopped_by_token = decision && decision->finish_reason == "stop";
   if (s.detokenizer && !(stopped_by_token && s.stop_checker.hides_stop_token_text())) {
@@ -276,9 +284,12 @@ RequestOutput EngineCore::Impl::delta_output(Entry& entry) {
     if (!new_tokens && !new_text && !report_final) continue;
     CompletionOutput c;
     c.index = s.index();
-    c.token_ids.assign(s.output.token_ids.begin() + static_cast<int64_t>(s.reported_tokens), s.output.token_ids.end());
-    if (text_end > s.reported_text) c.text = s.output.text.substr(s.reported_text, text_end - s.reported_text);
-    c.logprobs.assign(s.output.logprobs.begin() + static_cast<int64_t>(s.reported_logprobs), s.output.logprobs.end());
+    c.token_ids.assign(s.output.token_ids.begin() + static_cast<int64_t>(s.reported_tokens),
+                       s.output.token_ids.end());
+    if (text_end > s.reported_text)
+      c.text = s.output.text.substr(s.reported_text, text_end - s.reported_text);
+    c.logprobs.assign(s.output.logprobs.begin() + static_cast<int64_t>(s.reported_logprobs),
+                      s.output.logprobs.end());
     c.cumulative_logprob = s.output.cumulative_logprob;
     c.finish_reason = s.output.finish_reason;
     c.stop_token = s.output.stop_token;
@@ -303,14 +314,15 @@ void EngineCore::Impl::log_progress(int64_t prompt_tokens, int64_t generated_tok
   if (last_log_time == 0) last_log_time = now;
   const double elapsed = now - last_log_time;
   if (elapsed < 5.0) return;
-  log::info("avg prompt throughput: {:.1f} tokens/s, avg generation throughput: {:.1f} tokens/s, "
-            "running: {} reqs, waiting: {} reqs, KV cache usage: {:.1f}%, prefix cache hit rate: {:.1f}%",
-            static_cast<double>(logged_prompt_tokens) / elapsed,
-            static_cast<double>(logged_generated_tokens) / elapsed, scheduler->num_running(),
-            scheduler->num_waiting(), kv_cache->usage() * 100,
-            kv_cache->stats().queries > 0
-                ? 100.0 * static_cast<double>(kv_cache->stats().hits) / static_cast<double>(kv_cache->stats().queries)
-                : 0.0);
+  log::info(
+      "avg prompt throughput: {:.1f} tokens/s, avg generation throughput: {:.1f} tokens/s, "
+      "running: {} reqs, waiting: {} reqs, KV cache usage: {:.1f}%, prefix cache hit rate: {:.1f}%",
+      static_cast<double>(logged_prompt_tokens) / elapsed,
+      static_cast<double>(logged_generated_tokens) / elapsed, scheduler->num_running(),
+      scheduler->num_waiting(), kv_cache->usage() * 100,
+      kv_cache->stats().queries > 0 ? 100.0 * static_cast<double>(kv_cache->stats().hits) /
+                                          static_cast<double>(kv_cache->stats().queries)
+                                    : 0.0);
   last_log_time = now;
   logged_prompt_tokens = logged_generated_tokens = 0;
 }
@@ -366,7 +378,8 @@ std::vector<RequestOutput> EngineCore::step() {
   m.runner->execute(step, *m.kv_cache, result);
   int64_t step_prompt_tokens = 0, step_generated = 0;
   for (const auto& item : step.scheduled) {
-    const int64_t prompt_left = item.sequence->num_prompt_tokens() - item.sequence->num_computed_tokens;
+    const int64_t prompt_left =
+        item.sequence->num_prompt_tokens() - item.sequence->num_computed_tokens;
     step_prompt_tokens += std::clamp<int64_t>(prompt_left, 0, item.num_new_tokens);
     step_generated += item.samples ? 1 : 0;
   }
@@ -390,19 +403,22 @@ std::vector<RequestOutput> EngineCore::step() {
         const SampledToken& t = result.prompt_logprobs[i][k];
         PositionLogprobs p;
         p.push_back({t.token, t.logprob, t.rank, m.token_text(t.token)});
-        for (const TokenLogprob& top : t.top) p.push_back({top.token, top.logprob, top.rank, m.token_text(top.token)});
+        for (const TokenLogprob& top : t.top)
+          p.push_back({top.token, top.logprob, top.rank, m.token_text(top.token)});
         state.prompt_logprobs.push_back(std::move(p));
       }
     }
     if (item.samples) m.process_token(s, result.sampled[i]);
-    if (std::find(touched.begin(), touched.end(), &state) == touched.end()) touched.push_back(&state);
+    if (std::find(touched.begin(), touched.end(), &state) == touched.end())
+      touched.push_back(&state);
   }
   for (engine::RequestState* state : touched) {
     auto it = m.live.find(state->request_id);
     if (it == m.live.end()) continue;
     RequestOutput out = m.delta_output(it->second);
     const bool finished = out.finished;
-    if (!out.outputs.empty() || finished || !out.prompt_logprobs.empty()) outputs.push_back(std::move(out));
+    if (!out.outputs.empty() || finished || !out.prompt_logprobs.empty())
+      outputs.push_back(std::move(out));
     if (finished) {
       m.live.erase(it);
       std::lock_guard lock(m.inbox_mutex);
@@ -433,9 +449,17 @@ EngineStats EngineCore::stats() const {
   return s;
 }
 
-const ModelConfig& EngineCore::model_config() const { return impl_->config; }
-std::shared_ptr<const Tokenizer> EngineCore::tokenizer() const { return impl_->tokenizer; }
-const SamplingParams& EngineCore::default_sampling_params() const { return impl_->defaults; }
-const EngineArgs& EngineCore::args() const { return impl_->args; }
+const ModelConfig& EngineCore::model_config() const {
+  return impl_->config;
+}
+std::shared_ptr<const Tokenizer> EngineCore::tokenizer() const {
+  return impl_->tokenizer;
+}
+const SamplingParams& EngineCore::default_sampling_params() const {
+  return impl_->defaults;
+}
+const EngineArgs& EngineCore::args() const {
+  return impl_->args;
+}
 
 }  // namespace pagoda

@@ -38,8 +38,8 @@ KVCachePlan plan_kv_cache(const EngineArgs& args, int64_t bytes_per_token, int64
                    "the free memory could not be read from /proc/meminfo to size the KV cache",
                    "pass --kv-cache-memory (e.g. 4GiB)");
       budget = static_cast<int64_t>(static_cast<double>(available) * args.kv_cache_memory_fraction);
-      plan.origin = fmt::format("{:.0f}% of {:.0f} MiB available", args.kv_cache_memory_fraction * 100,
-                                mib(available));
+      plan.origin = fmt::format("{:.0f}% of {:.0f} MiB available",
+                                args.kv_cache_memory_fraction * 100, mib(available));
     }
     plan.num_blocks = budget / block_bytes;
     // No more than every sequence at full length could use (+1 for the null block).
@@ -47,8 +47,8 @@ KVCachePlan plan_kv_cache(const EngineArgs& args, int64_t bytes_per_token, int64
     const int64_t useful = args.max_num_seqs * blocks_per_seq + 1;
     if (plan.num_blocks > useful) {
       plan.num_blocks = useful;
-      plan.origin += fmt::format(", capped at max_num_seqs {} x max_model_len {}", args.max_num_seqs,
-                                 max_model_len);
+      plan.origin += fmt::format(", capped at max_num_seqs {} x max_model_len {}",
+                                 args.max_num_seqs, max_model_len);
     }
   }
   plan.capacity_tokens = (plan.num_blocks - 1) * args.block_size;

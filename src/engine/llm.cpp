@@ -54,7 +54,8 @@ std::vector<RequestOutput> LLM::generate(
       EngineRequest r;
       r.request_id = fmt::format("llm-{}", next_id_++);
       r.prompt = prompts[i];
-      r.params = params.empty() ? engine_->default_sampling_params() : params[params.size() == 1 ? 0 : i];
+      r.params =
+          params.empty() ? engine_->default_sampling_params() : params[params.size() == 1 ? 0 : i];
       index_of[r.request_id] = i;
       ids.push_back(r.request_id);
       engine_->add_request(std::move(r));
@@ -76,10 +77,10 @@ std::vector<RequestOutput> LLM::generate(
   return results;
 }
 
-std::vector<RequestOutput> LLM::chat(const std::vector<nlohmann::ordered_json>& conversations,
-                                     const std::vector<SamplingParams>& params,
-                                     const ChatOptions& options,
-                                     const std::function<void(const RequestOutput& delta)>& on_output) {
+std::vector<RequestOutput> LLM::chat(
+    const std::vector<nlohmann::ordered_json>& conversations,
+    const std::vector<SamplingParams>& params, const ChatOptions& options,
+    const std::function<void(const RequestOutput& delta)>& on_output) {
   if (!chat_formatter_) chat_formatter_ = std::make_unique<ChatFormatter>(engine_->tokenizer());
   std::vector<Prompt> prompts;
   for (const auto& messages : conversations)

@@ -66,9 +66,8 @@ ModelRunner::ModelRunner(const ModelConfig& config, const std::filesystem::path&
                fmt::format("model {} registered no attention layer, so it has no KV cache",
                            resolved.architecture),
                "the engine runs attention models; recurrent models need the Mamba state cache");
-  log::info("loaded {} ({} parameters, {:.1f} MiB, {})", resolved.architecture,
-            parameters_.size(), static_cast<double>(parameter_bytes_) / (1 << 20),
-            dtype_name(config.dtype));
+  log::info("loaded {} ({} parameters, {:.1f} MiB, {})", resolved.architecture, parameters_.size(),
+            static_cast<double>(parameter_bytes_) / (1 << 20), dtype_name(config.dtype));
 }
 
 int64_t ModelRunner::kv_cache_bytes_per_token() const {
@@ -83,8 +82,10 @@ std::optional<int64_t> ModelRunner::uniform_sliding_window() const {
   std::optional<int64_t> window;
   bool first = true;
   for (const auto& [prefix, layer] : attention_.layers()) {
-    if (first) window = layer->sliding_window();
-    else if (layer->sliding_window() != window) return std::nullopt;
+    if (first)
+      window = layer->sliding_window();
+    else if (layer->sliding_window() != window)
+      return std::nullopt;
     first = false;
   }
   return window;
@@ -94,7 +95,8 @@ void ModelRunner::allocate_kv_cache(int64_t num_blocks, int64_t block_size) {
   block_size_ = block_size;
   for (const auto& [prefix, layer] : attention_.layers()) {
     const Shape shape{num_blocks, block_size, layer->num_kv_heads(), layer->head_size()};
-    layer->bind_kv_cache(Tensor::empty(shape, layer->dtype()), Tensor::empty(shape, layer->dtype()));
+    layer->bind_kv_cache(Tensor::empty(shape, layer->dtype()),
+                         Tensor::empty(shape, layer->dtype()));
   }
 }
 
@@ -112,15 +114,16 @@ void ModelRunner::build_batch(const SchedulerOutput& step, const KVCacheManager&
 
   int64_t max_blocks = 1;
   for (const ScheduledSequence& item : step.scheduled)
-    max_blocks = std::max<int64_t>(max_blocks, static_cast<int64_t>(
-                                                   kv_cache.block_ids(item.sequence->id()).size()));
+    max_blocks = std::max<int64_t>(
+        max_blocks, static_cast<int64_t>(kv_cache.block_ids(item.sequence->id()).size()));
   block_tables_.assign(step.scheduled.size() * static_cast<size_t>(max_blocks), 0);
 
   for (size_t i = 0; i < step.scheduled.size(); ++i) {
     const ScheduledSequence& item = step.scheduled[i];
     Sequence& s = *item.sequence;
     const std::span<const int32_t> blocks = kv_cache.block_ids(s.id());
-    std::copy(blocks.begin(), blocks.end(), block_tables_.begin() + static_cast<int64_t>(i) * max_blocks);
+    std::copy(blocks.begin(), blocks.end(),
+              block_tables_.begin() + static_cast<int64_t>(i) * max_blocks);
     const int64_t start = s.num_computed_tokens;
     const int64_t end = start + item.num_new_tokens;
     PAGODA_ASSERT(static_cast<int64_t>(blocks.size()) * block_size_ >= end);
@@ -187,12 +190,14 @@ void ModelRunner::execute(const SchedulerOutput& step, const KVCacheManager& kv_
       const Sequence& s = *step.scheduled[i].sequence;
       if (!s.params().prompt_logprobs) continue;
       const int64_t start = s.num_computed_tokens;
-      const int64_t end = std::min(start + step.scheduled[i].num_new_tokens, s.num_prompt_tokens() - 1);
+      const int64_t end =
+          std::min(start + step.scheduled[i].num_new_tokens, s.num_prompt_tokens() - 1);
       const int64_t n = std::max<int64_t>(end - start, 0);
       if (n == 0) continue;
       const Tensor rows = logits.slice(0, static_cast<int64_t>(row), static_cast<int64_t>(row) + n);
       result.prompt_logprobs[i].resize(static_cast<size_t>(n));
-      compute_token_logprobs(rows, std::span(prompt_next_tokens_).subspan(row, static_cast<size_t>(n)),
+      compute_token_logprobs(rows,
+                             std::span(prompt_next_tokens_).subspan(row, static_cast<size_t>(n)),
                              *s.params().prompt_logprobs, result.prompt_logprobs[i]);
       row += static_cast<size_t>(n);
     }

@@ -64,11 +64,11 @@ class ModelRunner {
   // The flat batch, rebuilt every step in buffers that keep their capacity.
   std::vector<int64_t> input_ids_, positions_, slot_mapping_, query_start_loc_, seq_lens_;
   std::vector<int32_t> block_tables_;
-  std::vector<int64_t> sample_rows_;       // hidden-state rows that are sampled from
+  std::vector<int64_t> sample_rows_;  // hidden-state rows that are sampled from
   std::vector<SamplerRow> sampler_rows_;
-  std::vector<int64_t> prompt_rows_;       // hidden-state rows whose prompt logprobs are needed
+  std::vector<int64_t> prompt_rows_;  // hidden-state rows whose prompt logprobs are needed
   std::vector<int32_t> prompt_next_tokens_;
-  std::vector<SampledToken> sampled_;      // one per sampler row
+  std::vector<SampledToken> sampled_;  // one per sampler row
   ForwardContext context_;
 };
 

@@ -73,11 +73,11 @@ class Sequence {
   std::vector<int32_t> min_tokens_blocked;
 
   // Output processing state.
-  CompletionOutput output;        // cumulative: everything generated so far
-  size_t reported_tokens = 0;     // output.token_ids already reported
-  size_t reported_text = 0;       // bytes of output.text already reported
+  CompletionOutput output;     // cumulative: everything generated so far
+  size_t reported_tokens = 0;  // output.token_ids already reported
+  size_t reported_text = 0;    // bytes of output.text already reported
   size_t reported_logprobs = 0;
-  bool final_reported = false;    // the output carrying finish_reason was sent
+  bool final_reported = false;  // the output carrying finish_reason was sent
   std::unique_ptr<IncrementalDetokenizer> detokenizer;
   StopChecker stop_checker;
 

@@ -9,7 +9,9 @@ bool contains(std::span<const int64_t> ids, int64_t id) {
   return std::find(ids.begin(), ids.end(), id) != ids.end();
 }
 
-bool is_utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+bool is_utf8_continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
 
 }  // namespace
 

@@ -62,8 +62,8 @@ void Attention::bind_kv_cache(Tensor key_cache, Tensor value_cache) {
                  fmt::format("attention layer '{}': KV cache {} {}; expected a contiguous "
                              "[num_blocks, block_size, {}, {}] {} tensor",
                              prefix_, t->defined() ? t->shape().to_string() : "undefined",
-                             t->defined() ? dtype_name(t->dtype()) : "", num_kv_heads_,
-                             head_size_, dtype_name(dtype_)),
+                             t->defined() ? dtype_name(t->dtype()) : "", num_kv_heads_, head_size_,
+                             dtype_name(dtype_)),
                  "allocate the cache from the layer's num_kv_heads, head_size and dtype");
   key_cache_ = std::move(key_cache);
   value_cache_ = std::move(value_cache);

@@ -9,13 +9,14 @@ namespace pagoda {
 namespace {
 
 const ModelConfig& config_of(const ModelInitContext& ctx) {
-  PAGODA_CHECK(ctx.config != nullptr, InvalidArgument, "a model was constructed without a ModelConfig",
-               "set ModelInitContext::config");
+  PAGODA_CHECK(ctx.config != nullptr, InvalidArgument,
+               "a model was constructed without a ModelConfig", "set ModelInitContext::config");
   return *ctx.config;
 }
 
 int64_t intermediate_size(const ModelConfig& c) {
-  PAGODA_CHECK(c.intermediate_size.has_value(), InvalidConfig, "config.json has no intermediate_size",
+  PAGODA_CHECK(c.intermediate_size.has_value(), InvalidConfig,
+               "config.json has no intermediate_size",
                "add the MLP width as \"intermediate_size\"");
   return *c.intermediate_size;
 }
@@ -29,15 +30,18 @@ Tensor by_head(const Tensor& x, int64_t head_size) {
 
 }  // namespace
 
-LlamaAttention::LlamaAttention(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options,
-                               int64_t layer)
-    : qkv_proj_(ctx.child("qkv_proj"), c.hidden_size, c.head_size, c.num_attention_heads, c.num_kv_heads,
+LlamaAttention::LlamaAttention(const ModelInitContext& ctx, const ModelConfig& c,
+                               const LlamaOptions& options, int64_t layer)
+    : qkv_proj_(ctx.child("qkv_proj"), c.hidden_size, c.head_size, c.num_attention_heads,
+                c.num_kv_heads,
                 options.qkv_bias.value_or(c.hf_text_config.get_bool_or("attention_bias", false))),
-      o_proj_(ctx.child("o_proj"), c.num_attention_heads * c.head_size, c.hidden_size,
-              c.hf_text_config.get_bool_or("attention_bias", false) && !options.qkv_bias.has_value()),
+      o_proj_(
+          ctx.child("o_proj"), c.num_attention_heads * c.head_size, c.hidden_size,
+          c.hf_text_config.get_bool_or("attention_bias", false) && !options.qkv_bias.has_value()),
       rotary_emb_(RotaryEmbedding::get(c.rope)),
-      attn_(ctx.child("attn"), qkv_proj_.num_heads(), c.head_size, 1.0 / std::sqrt(static_cast<double>(c.head_size)),
-            qkv_proj_.num_kv_heads(), c.sliding_window_for_layer(layer)) {
+      attn_(ctx.child("attn"), qkv_proj_.num_heads(), c.head_size,
+            1.0 / std::sqrt(static_cast<double>(c.head_size)), qkv_proj_.num_kv_heads(),
+            c.sliding_window_for_layer(layer)) {
   if (options.qk_norm) {
     const double eps = c.norm_eps.value_or(1e-6);
     q_norm_.emplace(ctx.child("q_norm"), c.head_size, eps);
@@ -45,7 +49,8 @@ LlamaAttention::LlamaAttention(const ModelInitContext& ctx, const ModelConfig& c
   }
 }
 
-Tensor LlamaAttention::forward(const Tensor& positions, const Tensor& hidden, const ForwardContext& context) const {
+Tensor LlamaAttention::forward(const Tensor& positions, const Tensor& hidden,
+                               const ForwardContext& context) const {
   Tensor qkv = qkv_proj_.forward(hidden);
   const int64_t q_size = qkv_proj_.q_size(), kv_size = qkv_proj_.kv_size();
   Tensor q = qkv.slice(1, 0, q_size);
@@ -61,7 +66,8 @@ Tensor LlamaAttention::forward(const Tensor& positions, const Tensor& hidden, co
 }
 
 LlamaMLP::LlamaMLP(const ModelInitContext& ctx, const ModelConfig& c)
-    : gate_up_proj_(ctx.child("gate_up_proj"), c.hidden_size, {intermediate_size(c), intermediate_size(c)},
+    : gate_up_proj_(ctx.child("gate_up_proj"), c.hidden_size,
+                    {intermediate_size(c), intermediate_size(c)},
                     c.hf_text_config.get_bool_or("mlp_bias", false)),
       down_proj_(ctx.child("down_proj"), intermediate_size(c), c.hidden_size,
                  c.hf_text_config.get_bool_or("mlp_bias", false)),
@@ -71,12 +77,13 @@ Tensor LlamaMLP::forward(const Tensor& hidden) const {
   return down_proj_.forward(act_fn_.forward(gate_up_proj_.forward(hidden)));
 }
 
-LlamaDecoderLayer::LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options,
-                                     int64_t layer)
+LlamaDecoderLayer::LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& c,
+                                     const LlamaOptions& options, int64_t layer)
     : self_attn_(ctx.child("self_attn"), c, options, layer),
       mlp_(ctx.child("mlp"), c),
       input_layernorm_(ctx.child("input_layernorm"), c.hidden_size, c.norm_eps.value_or(1e-6)),
-      post_attention_layernorm_(ctx.child("post_attention_layernorm"), c.hidden_size, c.norm_eps.value_or(1e-6)) {}
+      post_attention_layernorm_(ctx.child("post_attention_layernorm"), c.hidden_size,
+                                c.norm_eps.value_or(1e-6)) {}
 
 void LlamaDecoderLayer::forward(const Tensor& positions, Tensor& hidden, Tensor& residual,
                                 const ForwardContext& context) const {
@@ -91,16 +98,21 @@ void LlamaDecoderLayer::forward(const Tensor& positions, Tensor& hidden, Tensor&
   hidden = mlp_.forward(hidden);
 }
 
-LlamaModel::LlamaModel(const ModelInitContext& ctx, const ModelConfig& c, const LlamaOptions& options)
+LlamaModel::LlamaModel(const ModelInitContext& ctx, const ModelConfig& c,
+                       const LlamaOptions& options)
     : embed_tokens_(ctx.child("embed_tokens"), c.vocab_size, c.hidden_size),
       norm_(ctx.child("norm"), c.hidden_size, c.norm_eps.value_or(1e-6)) {
   for (int64_t i = 0; i < c.num_hidden_layers; ++i)
-    layers_.push_back(std::make_unique<LlamaDecoderLayer>(ctx.child("layers").child(std::to_string(i)), c, options, i));
+    layers_.push_back(std::make_unique<LlamaDecoderLayer>(
+        ctx.child("layers").child(std::to_string(i)), c, options, i));
 }
 
-Tensor LlamaModel::embed_input_ids(const Tensor& input_ids) const { return embed_tokens_.forward(input_ids); }
+Tensor LlamaModel::embed_input_ids(const Tensor& input_ids) const {
+  return embed_tokens_.forward(input_ids);
+}
 
-Tensor LlamaModel::forward(const Tensor& input_ids, const Tensor& positions, const ForwardContext& context) const {
+Tensor LlamaModel::forward(const Tensor& input_ids, const Tensor& positions,
+                           const ForwardContext& context) const {
   Tensor hidden = embed_input_ids(input_ids);
   Tensor residual;
   for (const auto& layer : layers_) layer->forward(positions, hidden, residual, context);
@@ -112,13 +124,17 @@ LlamaForCausalLM::LlamaForCausalLM(const ModelInitContext& ctx, const LlamaOptio
     : Model(ctx),
       config_(config_of(ctx)),
       model_(ctx.child("model"), config_, options),
-      lm_head_(config_.tie_word_embeddings ? ParallelLMHead(ctx.child("lm_head"), model_.embed_tokens())
-                                           : ParallelLMHead(ctx.child("lm_head"), config_.vocab_size, config_.hidden_size)),
+      lm_head_(config_.tie_word_embeddings
+                   ? ParallelLMHead(ctx.child("lm_head"), model_.embed_tokens())
+                   : ParallelLMHead(ctx.child("lm_head"), config_.vocab_size, config_.hidden_size)),
       logits_processor_(ctx, config_.vocab_size) {}
 
-Tensor LlamaForCausalLM::embed_input_ids(const Tensor& input_ids) { return model_.embed_input_ids(input_ids); }
+Tensor LlamaForCausalLM::embed_input_ids(const Tensor& input_ids) {
+  return model_.embed_input_ids(input_ids);
+}
 
-Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& positions, ForwardContext& context) {
+Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& positions,
+                                 ForwardContext& context) {
   return model_.forward(input_ids, positions, context);
 }
 
@@ -137,8 +153,10 @@ WeightLoadingRules LlamaForCausalLM::weight_loading_rules() const {
   return rules;
 }
 
-PAGODA_REGISTER_MODEL(LlamaForCausalLM, (ModelCapabilities{.pipeline_parallel = true, .lora = true}),
-                      "LlamaForCausalLM", "LLaMAForCausalLM", "MistralForCausalLM", "InternLMForCausalLM",
-                      "InternLM3ForCausalLM", "AquilaForCausalLM", "AquilaModel", "XverseForCausalLM");
+PAGODA_REGISTER_MODEL(LlamaForCausalLM,
+                      (ModelCapabilities{.pipeline_parallel = true, .lora = true}),
+                      "LlamaForCausalLM", "LLaMAForCausalLM", "MistralForCausalLM",
+                      "InternLMForCausalLM", "InternLM3ForCausalLM", "AquilaForCausalLM",
+                      "AquilaModel", "XverseForCausalLM");
 
 }  // namespace pagoda

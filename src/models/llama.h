@@ -27,9 +27,10 @@ struct LlamaOptions {
 class LlamaAttention {
  public:
   // layer: the decoder layer's index, which decides whether it uses a sliding window.
-  LlamaAttention(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options,
-                 int64_t layer);
-  Tensor forward(const Tensor& positions, const Tensor& hidden, const ForwardContext& context) const;
+  LlamaAttention(const ModelInitContext& ctx, const ModelConfig& config,
+                 const LlamaOptions& options, int64_t layer);
+  Tensor forward(const Tensor& positions, const Tensor& hidden,
+                 const ForwardContext& context) const;
 
  private:
   QKVParallelLinear qkv_proj_;
@@ -52,10 +53,11 @@ class LlamaMLP {
 
 class LlamaDecoderLayer {
  public:
-  LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options,
-                    int64_t layer);
+  LlamaDecoderLayer(const ModelInitContext& ctx, const ModelConfig& config,
+                    const LlamaOptions& options, int64_t layer);
   // hidden and residual in place; residual undefined on the first layer.
-  void forward(const Tensor& positions, Tensor& hidden, Tensor& residual, const ForwardContext& context) const;
+  void forward(const Tensor& positions, Tensor& hidden, Tensor& residual,
+               const ForwardContext& context) const;
 
  private:
   LlamaAttention self_attn_;
@@ -67,7 +69,8 @@ class LlamaModel {
  public:
   LlamaModel(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options);
   Tensor embed_input_ids(const Tensor& input_ids) const;
-  Tensor forward(const Tensor& input_ids, const Tensor& positions, const ForwardContext& context) const;
+  Tensor forward(const Tensor& input_ids, const Tensor& positions,
+                 const ForwardContext& context) const;
   const VocabParallelEmbedding& embed_tokens() const { return embed_tokens_; }
 
  private:
@@ -80,7 +83,8 @@ class LlamaForCausalLM : public Model {
  public:
   explicit LlamaForCausalLM(const ModelInitContext& ctx, const LlamaOptions& options = {});
   Tensor embed_input_ids(const Tensor& input_ids) override;
-  Tensor forward(const Tensor& input_ids, const Tensor& positions, ForwardContext& context) override;
+  Tensor forward(const Tensor& input_ids, const Tensor& positions,
+                 ForwardContext& context) override;
   Tensor compute_logits(const Tensor& hidden_states) override;
   WeightLoadingRules weight_loading_rules() const override;
 

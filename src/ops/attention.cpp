@@ -13,42 +13,6 @@ namespace {
 
 constexpr std::string_view kOp = "causal_attention";
 
-// A [T, heads * head_size] token-row tensor.
-void check_token_rows(std::string_view name, const Tensor& t, int64_t tokens, int64_t heads,
-                      int64_t head_size, std::string_view heads_name) {
-  detail::check_defined(kOp, name, t);
-  detail::check_activation_dtype(kOp, name, t);
-  detail::check_rank(kOp, name, t, 2);
-  detail::check_rows(kOp, name, t);
-  PAGODA_CHECK(t.size(0) == tokens && t.size(1) == heads * head_size, InvalidArgument,
-               fmt::format("{}: argument '{}' has shape {}; expected [{}, {}] ({} tokens as q, "
-                           "{} = {} * head_size {})",
-                           kOp, name, t.shape().to_string(), tokens, heads * head_size, tokens,
-                           heads_name, heads, head_size),
-               fmt::format("pass '{}' as [tokens, {} * head_size]", name, heads_name));
-}
-
-void check_query_start_loc(std::span<const int64_t> loc, int64_t tokens) {
-  PAGODA_CHECK(
-      !loc.empty() && loc.front() == 0, InvalidArgument,
-      fmt::format("{}: argument 'query_start_loc' {}; expected num_seqs + 1 offsets "
-                  "starting at 0",
-                  kOp,
-                  loc.empty() ? std::string("is empty") : fmt::format("starts at {}", loc.front())),
-      "pass the sequence boundaries [0, end of sequence 0, ..., num_tokens]");
-  for (size_t i = 1; i < loc.size(); ++i)
-    PAGODA_CHECK(loc[i] >= loc[i - 1], InvalidArgument,
-                 fmt::format("{}: argument 'query_start_loc' decreases at index {} ({} after {}); "
-                             "expected non-decreasing offsets",
-                             kOp, i, loc[i], loc[i - 1]),
-                 "pass cumulative sequence lengths");
-  PAGODA_CHECK(loc.back() == tokens, InvalidArgument,
-               fmt::format("{}: argument 'query_start_loc' ends at {} but q has {} tokens; "
-                           "expected the last offset to equal the number of tokens",
-                           kOp, loc.back(), tokens),
-               "make the sequences cover exactly the rows of q");
-}
-
 }  // namespace
 
 void causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -80,14 +44,14 @@ void causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   detail::check_defined(kOp, "q", q);
   detail::check_rank(kOp, "q", q, 2);
   const int64_t tokens = q.size(0);
-  check_token_rows("q", q, tokens, num_heads, head_size, "num_heads");
-  check_token_rows("k", k, tokens, num_kv_heads, head_size, "num_kv_heads");
-  check_token_rows("v", v, tokens, num_kv_heads, head_size, "num_kv_heads");
+  detail::check_token_rows(kOp, "q", q, tokens, num_heads, head_size, "num_heads");
+  detail::check_token_rows(kOp, "k", k, tokens, num_kv_heads, head_size, "num_kv_heads");
+  detail::check_token_rows(kOp, "v", v, tokens, num_kv_heads, head_size, "num_kv_heads");
   detail::check_same_dtype(kOp, "k", k, "q", q);
   detail::check_same_dtype(kOp, "v", v, "q", q);
-  check_token_rows("out", out, tokens, num_heads, head_size, "num_heads");
+  detail::check_token_rows(kOp, "out", out, tokens, num_heads, head_size, "num_heads");
   detail::check_writable(kOp, "out", out);
-  check_query_start_loc(query_start_loc, tokens);
+  detail::check_query_start_loc(kOp, query_start_loc, tokens);
   const Device device = detail::common_device(kOp, {{"q", q}, {"k", k}, {"v", v}, {"out", out}});
   std::optional<float> cap;
   if (logits_soft_cap) cap = static_cast<float>(*logits_soft_cap);

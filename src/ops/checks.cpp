@@ -116,4 +116,38 @@ void unsupported_device(std::string_view op, Device device) {
               "run this op on CPU tensors; the CUDA backend does not provide it yet");
 }
 
+void check_token_rows(std::string_view op, std::string_view name, const Tensor& t, int64_t tokens,
+                      int64_t heads, int64_t head_size, std::string_view heads_name) {
+  check_defined(op, name, t);
+  check_activation_dtype(op, name, t);
+  check_rank(op, name, t, 2);
+  check_rows(op, name, t);
+  PAGODA_CHECK(t.size(0) == tokens && t.size(1) == heads * head_size, InvalidArgument,
+               fmt::format("{}: argument '{}' has shape {}; expected [{}, {}] ({} tokens, {} = {} "
+                           "* head_size {})",
+                           op, name, t.shape().to_string(), tokens, heads * head_size, tokens,
+                           heads_name, heads, head_size),
+               fmt::format("pass '{}' as [tokens, {} * head_size]", name, heads_name));
+}
+
+void check_query_start_loc(std::string_view op, std::span<const int64_t> loc, int64_t tokens) {
+  PAGODA_CHECK(
+      !loc.empty() && loc.front() == 0, InvalidArgument,
+      fmt::format("{}: argument 'query_start_loc' {}; expected num_seqs + 1 offsets starting at 0",
+                  op,
+                  loc.empty() ? std::string("is empty") : fmt::format("starts at {}", loc.front())),
+      "pass the sequence boundaries [0, end of sequence 0, ..., num_tokens]");
+  for (size_t i = 1; i < loc.size(); ++i)
+    PAGODA_CHECK(loc[i] >= loc[i - 1], InvalidArgument,
+                 fmt::format("{}: argument 'query_start_loc' decreases at index {} ({} after {}); "
+                             "expected non-decreasing offsets",
+                             op, i, loc[i], loc[i - 1]),
+                 "pass cumulative query lengths");
+  PAGODA_CHECK(loc.back() == tokens, InvalidArgument,
+               fmt::format("{}: argument 'query_start_loc' ends at {} but q has {} tokens; "
+                           "expected the last offset to equal the number of tokens",
+                           op, loc.back(), tokens),
+               "make the sequences cover exactly the rows of q");
+}
+
 }  // namespace pagoda::ops::detail

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,14 @@ void check_same_dtype(std::string_view op, std::string_view name, const Tensor& 
 // row is one contiguous run. The rows themselves may lie anywhere (a slice of a wider buffer).
 void check_rows(std::string_view op, std::string_view name, const Tensor& t);
 void check_writable(std::string_view op, std::string_view name, const Tensor& t);
+
+// A [tokens, heads * head_size] token-row tensor of activations (attention's q, k, v, out): every
+// problem names `op`, `name` and `heads_name` ("num_heads" or "num_kv_heads").
+void check_token_rows(std::string_view op, std::string_view name, const Tensor& t, int64_t tokens,
+                      int64_t heads, int64_t head_size, std::string_view heads_name);
+// Sequence boundaries over `tokens` rows: num_seqs + 1 offsets from 0, non-decreasing, ending at
+// `tokens`.
+void check_query_start_loc(std::string_view op, std::span<const int64_t> loc, int64_t tokens);
 
 // All tensors on one device (undefined ones are skipped); returns it.
 Device common_device(std::string_view op, std::initializer_list<NamedTensor> tensors);

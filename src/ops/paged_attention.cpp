@@ -51,41 +51,6 @@ CacheShape check_caches(std::string_view op, const Tensor& key_cache, const Tens
   return {key_cache.size(0), key_cache.size(1), key_cache.size(2), key_cache.size(3)};
 }
 
-// A [tokens, heads * head_size] token-row tensor with each row contiguous.
-void check_token_rows(std::string_view op, std::string_view name, const Tensor& t, int64_t tokens,
-                      int64_t heads, int64_t head_size, std::string_view heads_name) {
-  detail::check_defined(op, name, t);
-  detail::check_activation_dtype(op, name, t);
-  detail::check_rank(op, name, t, 2);
-  detail::check_rows(op, name, t);
-  PAGODA_CHECK(t.size(0) == tokens && t.size(1) == heads * head_size, InvalidArgument,
-               fmt::format("{}: argument '{}' has shape {}; expected [{}, {}] ({} tokens, {} = {} "
-                           "* head_size {})",
-                           op, name, t.shape().to_string(), tokens, heads * head_size, tokens,
-                           heads_name, heads, head_size),
-               fmt::format("pass '{}' as [tokens, {} * head_size]", name, heads_name));
-}
-
-void check_query_start_loc(std::span<const int64_t> loc, int64_t tokens) {
-  PAGODA_CHECK(
-      !loc.empty() && loc.front() == 0, InvalidArgument,
-      fmt::format("{}: argument 'query_start_loc' {}; expected num_seqs + 1 offsets starting at 0",
-                  kAttentionOp,
-                  loc.empty() ? std::string("is empty") : fmt::format("starts at {}", loc.front())),
-      "pass the sequence boundaries [0, end of sequence 0, ..., num_tokens]");
-  for (size_t i = 1; i < loc.size(); ++i)
-    PAGODA_CHECK(loc[i] >= loc[i - 1], InvalidArgument,
-                 fmt::format("{}: argument 'query_start_loc' decreases at index {} ({} after {}); "
-                             "expected non-decreasing offsets",
-                             kAttentionOp, i, loc[i], loc[i - 1]),
-                 "pass cumulative query lengths");
-  PAGODA_CHECK(loc.back() == tokens, InvalidArgument,
-               fmt::format("{}: argument 'query_start_loc' ends at {} but q has {} tokens; "
-                           "expected the last offset to equal the number of tokens",
-                           kAttentionOp, loc.back(), tokens),
-               "make the sequences cover exactly the rows of q");
-}
-
 // seq_lens, max_blocks_per_seq and block_tables against query_start_loc and the cache, including
 // every block id the op will read (and only those: entries outside the window or past seq_len
 // may hold anything).
@@ -151,8 +116,10 @@ void reshape_and_cache(const Tensor& k, const Tensor& v, std::span<const int64_t
   detail::check_defined(kCacheOp, "k", k);
   detail::check_rank(kCacheOp, "k", k, 2);
   const int64_t tokens = k.size(0);
-  check_token_rows(kCacheOp, "k", k, tokens, cache.num_kv_heads, cache.head_size, "num_kv_heads");
-  check_token_rows(kCacheOp, "v", v, tokens, cache.num_kv_heads, cache.head_size, "num_kv_heads");
+  detail::check_token_rows(kCacheOp, "k", k, tokens, cache.num_kv_heads, cache.head_size,
+                           "num_kv_heads");
+  detail::check_token_rows(kCacheOp, "v", v, tokens, cache.num_kv_heads, cache.head_size,
+                           "num_kv_heads");
   detail::check_same_dtype(kCacheOp, "k", k, "key_cache", key_cache);
   detail::check_same_dtype(kCacheOp, "v", v, "value_cache", value_cache);
   PAGODA_CHECK(static_cast<int64_t>(slot_mapping.size()) == tokens, InvalidArgument,
@@ -203,12 +170,13 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
   detail::check_defined(kAttentionOp, "q", q);
   detail::check_rank(kAttentionOp, "q", q, 2);
   const int64_t tokens = q.size(0);
-  check_token_rows(kAttentionOp, "q", q, tokens, num_heads, cache.head_size, "num_heads");
+  detail::check_token_rows(kAttentionOp, "q", q, tokens, num_heads, cache.head_size, "num_heads");
   detail::check_same_dtype(kAttentionOp, "q", q, "key_cache", key_cache);
-  check_token_rows(kAttentionOp, "out", out, tokens, num_heads, cache.head_size, "num_heads");
+  detail::check_token_rows(kAttentionOp, "out", out, tokens, num_heads, cache.head_size,
+                           "num_heads");
   detail::check_same_dtype(kAttentionOp, "out", out, "q", q);
   detail::check_writable(kAttentionOp, "out", out);
-  check_query_start_loc(meta.query_start_loc, tokens);
+  detail::check_query_start_loc(kAttentionOp, meta.query_start_loc, tokens);
   check_sequences(meta, cache, sliding_window);
   const Device device = detail::common_device(
       kAttentionOp,

@@ -1,6 +1,7 @@
 // The test data scripts/fetch-test-data.sh fetches (real vocabularies, llama.cpp's test strings
-// and templates): never committed, so tests find it in ${PAGODA_TEST_DATA:-~/.cache/pagoda/test-data}.
-// A missing file fails the test with the command that fetches it; it is never skipped.
+// and templates): never committed, so tests find it in
+// ${PAGODA_TEST_DATA:-~/.cache/pagoda/test-data}. A missing file fails the test with the command
+// that fetches it; it is never skipped.
 #pragma once
 
 #include <gtest/gtest.h>

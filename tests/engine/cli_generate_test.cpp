@@ -1,11 +1,11 @@
 // `pagoda generate` as a user runs it: token-id prompts in, JSON out, equal to transformers' greedy
 // continuations; and bad input ends with a clear error and exit status 1, not a crash.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "pagoda/safetensors.h"
@@ -45,14 +45,18 @@ std::string ids_arg(const pagoda::Tensor& ids) {
 }
 
 TEST(CliGenerate, JsonOutputOfABatchEqualsTransformersGreedy) {
-  const pagoda::SafetensorsFile expected(std::filesystem::path(fixture("llama")) / "expected.safetensors");
+  const pagoda::SafetensorsFile expected(std::filesystem::path(fixture("llama")) /
+                                         "expected.safetensors");
   std::string prompts;
   for (int p = 0; p < 4; ++p)
-    prompts += " --prompt-token-ids " + ids_arg(expected.get("prompt." + std::to_string(p) + ".input_ids"));
-  const RunResult r = run("generate " + fixture("llama") +
-                          " --skip-tokenizer-init --dtype float32 --max-model-len 60 --num-kv-blocks 64"
-                          " --temperature 0 --max-tokens 16 --ignore-eos --logprobs 2 --output json" +
-                          prompts, /*with_stderr=*/false);
+    prompts += " --prompt-token-ids " +
+               ids_arg(expected.get("prompt." + std::to_string(p) + ".input_ids"));
+  const RunResult r =
+      run("generate " + fixture("llama") +
+              " --skip-tokenizer-init --dtype float32 --max-model-len 60 --num-kv-blocks 64"
+              " --temperature 0 --max-tokens 16 --ignore-eos --logprobs 2 --output json" +
+              prompts,
+          /*with_stderr=*/false);
   ASSERT_EQ(r.status, 0) << r.out;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j.size(), 4u);
@@ -60,7 +64,8 @@ TEST(CliGenerate, JsonOutputOfABatchEqualsTransformersGreedy) {
     const pagoda::Tensor want = expected.get("prompt." + std::to_string(p) + ".greedy");
     const auto& out = j[static_cast<size_t>(p)]["outputs"][0];
     std::vector<int64_t> got = out["token_ids"];
-    EXPECT_EQ(got, std::vector<int64_t>(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel()));
+    EXPECT_EQ(
+        got, std::vector<int64_t>(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel()));
     EXPECT_EQ(out["finish_reason"], "length");
     ASSERT_EQ(out["logprobs"].size(), 16u);
     EXPECT_EQ(out["logprobs"][0].size(), 3u);  // chosen + top 2
@@ -68,10 +73,12 @@ TEST(CliGenerate, JsonOutputOfABatchEqualsTransformersGreedy) {
 }
 
 TEST(CliGenerate, BadInputIsAClearErrorWithExitStatus1) {
-  RunResult r = run("generate " + fixture("llama") + " --skip-tokenizer-init --prompt-token-ids 1,x");
+  RunResult r =
+      run("generate " + fixture("llama") + " --skip-tokenizer-init --prompt-token-ids 1,x");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("'x' is not a token id"), std::string::npos) << r.out;
-  r = run("generate " + fixture("llama") + " --skip-tokenizer-init --max-model-len 60 --num-kv-blocks 64 "
+  r = run("generate " + fixture("llama") +
+          " --skip-tokenizer-init --max-model-len 60 --num-kv-blocks 64 "
           "--prompt-token-ids 1,2 --top-p 0");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("top_p"), std::string::npos) << r.out;

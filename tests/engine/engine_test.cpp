@@ -4,12 +4,13 @@
 // chunks every prompt, and with a KV pool so small that requests are preempted and recomputed.
 // Also KV block accounting after finished, aborted and preempted requests, and request
 // validation.
+#include "pagoda/engine.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "common/expect_error.h"
-#include "pagoda/engine.h"
 #include "pagoda/layers/attention.h"
 #include "pagoda/layers/parameter.h"
 #include "pagoda/model_config.h"
@@ -260,26 +261,33 @@ TEST(EngineRequests, BadRequestsAreRefusedWithoutHarmingOthers) {
   EngineRequest bad = good;
   bad.request_id = "empty";
   bad.prompt = Prompt::from_tokens({});
-  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument, {"empty prompt"});
+  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument,
+                                {"empty prompt"});
   bad.request_id = "vocab";
   bad.prompt = Prompt::from_tokens({1, 2, 100000});
-  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument, {"outside the vocabulary"});
+  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument,
+                                {"outside the vocabulary"});
   bad.request_id = "long";
   bad.prompt = Prompt::from_tokens(std::vector<int32_t>(61, 3));
-  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument, {"max_model_len"});
+  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument,
+                                {"max_model_len"});
   bad.request_id = "text";
   bad.prompt = Prompt::from_text("hello");
-  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument, {"no tokenizer"});
+  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument,
+                                {"no tokenizer"});
   bad = good;
-  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument, {"already in use"});
+  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument,
+                                {"already in use"});
   bad.request_id = "params";
   bad.params.top_p = 0;
-  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument, {"top_p"});
+  pagoda::testing::expect_error([&] { engine.add_request(bad); }, ErrorCode::InvalidArgument,
+                                {"top_p"});
 
   std::vector<int32_t> tokens;
   while (engine.has_unfinished_requests())
     for (const auto& out : engine.step())
-      for (const auto& c : out.outputs) tokens.insert(tokens.end(), c.token_ids.begin(), c.token_ids.end());
+      for (const auto& c : out.outputs)
+        tokens.insert(tokens.end(), c.token_ids.begin(), c.token_ids.end());
   EXPECT_EQ(tokens, f.greedy[1]);
 }
 
@@ -288,13 +296,13 @@ TEST(EngineRequests, StreamedDeltasAddUpToTheFinalOutput) {
   LLM llm(base_args("qwen2"));
   std::map<std::string, std::vector<int32_t>> streamed;
   int64_t deltas = 0;
-  const auto results = llm.generate(as_prompts(f.prompts), {greedy_params(16)},
-                                    [&](const RequestOutput& d) {
-                                      ++deltas;
-                                      for (const auto& c : d.outputs)
-                                        streamed[d.request_id].insert(streamed[d.request_id].end(),
-                                                                      c.token_ids.begin(), c.token_ids.end());
-                                    });
+  const auto results =
+      llm.generate(as_prompts(f.prompts), {greedy_params(16)}, [&](const RequestOutput& d) {
+        ++deltas;
+        for (const auto& c : d.outputs)
+          streamed[d.request_id].insert(streamed[d.request_id].end(), c.token_ids.begin(),
+                                        c.token_ids.end());
+      });
   EXPECT_GE(deltas, 16 * 4);
   for (const auto& r : results) EXPECT_EQ(streamed[r.request_id], r.outputs[0].token_ids);
 }
@@ -341,14 +349,17 @@ TEST(EngineSampling, StopTokensMaxTokensAndMinTokens) {
   min_tokens.min_tokens = 8;  // the stop token is masked for the first 8 tokens
   const auto results = llm.generate(as_prompts({f.prompts[2], f.prompts[2]}), {stop, min_tokens});
   const auto& a = results[0].outputs[0];
-  const size_t first_stop = static_cast<size_t>(std::find(want.begin(), want.end(), want[5]) - want.begin());
-  EXPECT_EQ(a.token_ids, std::vector<int32_t>(want.begin(), want.begin() + static_cast<int64_t>(first_stop) + 1));
+  const size_t first_stop =
+      static_cast<size_t>(std::find(want.begin(), want.end(), want[5]) - want.begin());
+  EXPECT_EQ(a.token_ids, std::vector<int32_t>(want.begin(),
+                                              want.begin() + static_cast<int64_t>(first_stop) + 1));
   EXPECT_EQ(a.finish_reason, "stop");
   ASSERT_TRUE(a.stop_token.has_value());
   EXPECT_EQ(*a.stop_token, want[5]);
   const auto& b = results[1].outputs[0];
   EXPECT_GE(b.token_ids.size(), 8u);
-  for (size_t i = 0; i + 1 < std::min<size_t>(b.token_ids.size(), 8); ++i) EXPECT_NE(b.token_ids[i], want[5]);
+  for (size_t i = 0; i + 1 < std::min<size_t>(b.token_ids.size(), 8); ++i)
+    EXPECT_NE(b.token_ids[i], want[5]);
 }
 
 TEST(EngineSampling, LogprobsAndPromptLogprobs) {

@@ -3,7 +3,6 @@
 // tokenizer's decode of the tokens, and stop strings that span token boundaries end the output
 // exactly where transformers/vLLM would cut it.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <fstream>
@@ -30,8 +29,9 @@ std::filesystem::path make_model_dir() {
     "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "bos_token_id": 128000, "eos_token_id": 128001,
     "tie_word_embeddings": true, "torch_dtype": "float32"})";
   for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
-    std::filesystem::copy_file(pagoda::testing::require_test_data(std::string("tokenizer-llama3/") + file),
-                               dir / file, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::copy_file(
+        pagoda::testing::require_test_data(std::string("tokenizer-llama3/") + file), dir / file,
+        std::filesystem::copy_options::overwrite_existing);
   return dir;
 }
 
@@ -72,7 +72,8 @@ std::filesystem::path EngineText::dir_;
 TEST_F(EngineText, TextPromptsUseTheTokenizerAndTextMatchesDecode) {
   const auto tokenizer = llm_->engine().tokenizer();
   ASSERT_NE(tokenizer, nullptr);
-  const std::vector<std::string> texts = {"Hello, world!", "Le cœur a ses raisons 🦙", "def f(x):\n    return x"};
+  const std::vector<std::string> texts = {"Hello, world!", "Le cœur a ses raisons 🦙",
+                                          "def f(x):\n    return x"};
   std::vector<Prompt> prompts;
   for (const auto& t : texts) prompts.push_back(Prompt::from_text(t));
   std::map<std::string, std::string> streamed;
@@ -106,11 +107,11 @@ TEST_F(EngineText, StopStringsAcrossTokenBoundariesCutTheText) {
   SamplingParams keep = cut;
   keep.include_stop_str_in_output = true;
   std::map<std::string, std::string> streamed;
-  const auto results = llm_->generate(
-      {Prompt::from_text("Once upon a time"), Prompt::from_text("Once upon a time")}, {cut, keep},
-      [&](const RequestOutput& d) {
-        for (const auto& c : d.outputs) streamed[d.request_id] += c.text;
-      });
+  const auto results =
+      llm_->generate({Prompt::from_text("Once upon a time"), Prompt::from_text("Once upon a time")},
+                     {cut, keep}, [&](const RequestOutput& d) {
+                       for (const auto& c : d.outputs) streamed[d.request_id] += c.text;
+                     });
   const CompletionOutput& a = results[0].outputs[0];
   EXPECT_EQ(a.text, full.substr(0, at)) << "stop string '" << stop << "'";
   EXPECT_EQ(a.finish_reason, "stop");
@@ -125,11 +126,13 @@ TEST_F(EngineText, StopStringsAcrossTokenBoundariesCutTheText) {
 
 TEST_F(EngineText, ChatRendersTheTemplateAndEncodesWithoutExtraSpecialTokens) {
   const auto tokenizer = llm_->engine().tokenizer();
-  const nlohmann::ordered_json messages = nlohmann::ordered_json::array(
-      {{{"role", "system"}, {"content", "You are terse."}}, {{"role", "user"}, {"content", "Hi!"}}});
+  const nlohmann::ordered_json messages =
+      nlohmann::ordered_json::array({{{"role", "system"}, {"content", "You are terse."}},
+                                     {{"role", "user"}, {"content", "Hi!"}}});
   const auto results = llm_->chat({messages}, {greedy(8)});
   const std::string rendered = ChatFormatter(tokenizer).render(messages);
-  EXPECT_NE(rendered.find("<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"), std::string::npos)
+  EXPECT_NE(rendered.find("<|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|>"),
+            std::string::npos)
       << rendered;
   const std::string generation_prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n";
   EXPECT_EQ(rendered.substr(rendered.size() - generation_prompt.size()), generation_prompt);
@@ -146,7 +149,8 @@ TEST_F(EngineText, ChatErrorsNameTheProblem) {
   ChatOptions options;
   options.chat_template = "{{ raise_exception('custom template refuses') }}";
   try {
-    formatter.render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", "x"}}}), options);
+    formatter.render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", "x"}}}),
+                     options);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("custom template refuses"), std::string::npos) << e.what();

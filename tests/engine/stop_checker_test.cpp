@@ -1,8 +1,8 @@
 // Stop conditions: EOS/stop tokens after min_tokens, max_tokens and the context length, stop
 // strings found across token boundaries (removed or kept), and held-back text.
-#include <gtest/gtest.h>
-
 #include "engine/stop_checker.h"
+
+#include <gtest/gtest.h>
 
 using namespace pagoda;
 using pagoda::engine::StopChecker;

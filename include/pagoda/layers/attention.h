@@ -51,7 +51,8 @@ class Attention {
 
   // q [T, heads*head_size], k and v [T, kv_heads*head_size] (rows may be strided slices of a
   // fused qkv output) -> [T, heads*head_size].
-  Tensor forward(const Tensor& q, const Tensor& k, const Tensor& v, const ForwardContext& context) const;
+  Tensor forward(const Tensor& q, const Tensor& k, const Tensor& v,
+                 const ForwardContext& context) const;
 
   // The layer's KV cache: key and value [num_blocks, block_size, num_kv_heads, head_size] in the
   // layer's dtype. Paged forwards read and write it.
