@@ -420,9 +420,11 @@ std::vector<RequestOutput> EngineCore::step() {
     if (!out.outputs.empty() || finished || !out.prompt_logprobs.empty())
       outputs.push_back(std::move(out));
     if (finished) {
+      // Erasing the entry destroys the request state: take its id first.
+      const std::string id = state->request_id;
       m.live.erase(it);
       std::lock_guard lock(m.inbox_mutex);
-      m.pending_ids.erase(state->request_id);
+      m.pending_ids.erase(id);
     }
   }
   return outputs;
