@@ -12,7 +12,7 @@ namespace pagoda::jinja {
 namespace {
 
 // Deep nesting of expressions or blocks would overflow the stack; no real template comes close.
-constexpr int kMaxDepth = 200;
+constexpr int kMaxDepth = 400;
 
 class Parser {
  public:
@@ -84,6 +84,19 @@ class Parser {
     advance();
   }
   Position here() const { return Position{cur().line, cur().column}; }
+
+  // Left-associative chains (a + b + c, x.y.z, v | f | g) are parsed in loops, but the AST and its
+  // evaluation recurse once per link, so each link counts as a level too.
+  struct ChainGuard {
+    explicit ChainGuard(Parser* p) : p(p) {}
+    void link() {
+      ++links;
+      if (++p->depth_ > kMaxDepth) throw p->error("template nests too deeply", p->cur());
+    }
+    ~ChainGuard() { p->depth_ -= links; }
+    Parser* p;
+    int links = 0;
+  };
 
   struct DepthGuard {
     explicit DepthGuard(Parser* p) : p(p) {
@@ -389,7 +402,9 @@ class Parser {
 
   ExprPtr parse_or() {
     ExprPtr left = parse_and();
+    ChainGuard chain(this);
     while (is_name("or")) {
+      chain.link();
       Position pos = here();
       advance();
       left = binary("or", std::move(left), parse_and(), pos);
@@ -399,7 +414,9 @@ class Parser {
 
   ExprPtr parse_and() {
     ExprPtr left = parse_not();
+    ChainGuard chain(this);
     while (is_name("and")) {
+      chain.link();
       Position pos = here();
       advance();
       left = binary("and", std::move(left), parse_not(), pos);
@@ -422,7 +439,9 @@ class Parser {
 
   ExprPtr parse_compare() {
     ExprPtr left = parse_math1();
+    ChainGuard chain(this);
     while (true) {
+      chain.link();
       Position pos = here();
       std::string op;
       if (cur().type == TokenType::Operator &&
@@ -448,7 +467,9 @@ class Parser {
 
   ExprPtr parse_math1() {
     ExprPtr left = parse_concat();
+    ChainGuard chain(this);
     while (is_op("+") || is_op("-")) {
+      chain.link();
       Position pos = here();
       std::string op = cur().value;
       advance();
@@ -459,7 +480,9 @@ class Parser {
 
   ExprPtr parse_concat() {
     ExprPtr left = parse_math2();
+    ChainGuard chain(this);
     while (is_op("~")) {
+      chain.link();
       Position pos = here();
       advance();
       left = binary("~", std::move(left), parse_math2(), pos);
@@ -469,7 +492,9 @@ class Parser {
 
   ExprPtr parse_math2() {
     ExprPtr left = parse_pow();
+    ChainGuard chain(this);
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
+      chain.link();
       Position pos = here();
       std::string op = cur().value;
       advance();
@@ -480,7 +505,9 @@ class Parser {
 
   ExprPtr parse_pow() {
     ExprPtr left = parse_unary(true);
+    ChainGuard chain(this);
     while (is_op("**")) {
+      chain.link();
       Position pos = here();
       advance();
       left = binary("**", std::move(left), parse_unary(true), pos);
@@ -595,7 +622,9 @@ class Parser {
   }
 
   ExprPtr parse_postfix(ExprPtr node) {
+    ChainGuard chain(this);
     while (true) {
+      chain.link();
       if (is_op(".") || is_op("[")) {
         node = parse_subscript(std::move(node));
       } else if (is_op("(")) {
@@ -607,7 +636,9 @@ class Parser {
   }
 
   ExprPtr parse_filter_expr(ExprPtr node) {
+    ChainGuard chain(this);
     while (true) {
+      chain.link();
       if (is_op("|")) {
         node = parse_filter_chain(std::move(node));
       } else if (is_name("is")) {
@@ -709,7 +740,9 @@ class Parser {
   // `| name(args) | name ...`; with leading_pipe false the first filter has no `|` ({% filter %}).
   ExprPtr parse_filter_chain(ExprPtr node, bool leading_pipe = true) {
     bool first = true;
+    ChainGuard chain(this);
     while ((first && !leading_pipe) || is_op("|")) {
+      chain.link();
       if (!(first && !leading_pipe)) advance();  // |
       first = false;
       auto e = make_expr(ExprKind::Filter, here());
@@ -730,10 +763,7 @@ class Parser {
     advance();  // is
     e->negated = skip_name("not");
     e->name = expect_name();
-    while (skip_op(".")) {
-        e->name += '.';
-        e->name += expect_name();
-      }
+    while (skip_op(".")) e->name += "." + expect_name();
     e->object = std::move(node);
     if (is_op("(")) {
       parse_call_args(e.get());
