@@ -149,6 +149,7 @@ int run_generate_command(GenerateOptions& options) {
         fmt::print("{}\n", has_tokenizer ? c.text : ids_text(c.token_ids));
       }
   }
+  std::fflush(stdout);  // the summary goes to stderr after everything printed above
   fmt::print(stderr,
              "{} prompts, {} prompt tokens, {} generated tokens in {:.2f} s ({:.1f} tokens/s)\n",
              results.size(), prompt_tokens, generated, seconds,
