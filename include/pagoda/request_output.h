@@ -46,7 +46,8 @@ struct RequestMetrics {
 };
 
 // A request's progress. From EngineCore::step() it is a delta (the tokens, text and logprobs new
-// since the previous output of that sequence); LLM::generate returns it complete.
+// since the previous output of that sequence; prompt_token_ids and prompt only in the request's
+// first output); LLM::generate returns it complete.
 struct RequestOutput {
   std::string request_id;
   std::vector<int32_t> prompt_token_ids;

@@ -265,8 +265,13 @@ RequestOutput EngineCore::Impl::delta_output(Entry& entry) {
   engine::RequestState& state = *entry.state;
   RequestOutput out;
   out.request_id = state.request_id;
-  out.prompt_token_ids = state.prompt_token_ids;
-  out.prompt = state.prompt_text;
+  // The prompt travels in the request's first output only: copying it into every delta would
+  // cost O(prompt) per request per step.
+  if (!state.prompt_reported) {
+    out.prompt_token_ids = state.prompt_token_ids;
+    out.prompt = state.prompt_text;
+    state.prompt_reported = true;
+  }
   out.metrics = state.metrics;
   if (state.params.prompt_logprobs && !state.prompt_logprobs_reported &&
       static_cast<int64_t>(state.prompt_logprobs.size()) + 1 >=

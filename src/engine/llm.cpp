@@ -8,8 +8,8 @@
 namespace pagoda {
 
 void accumulate_output(RequestOutput& total, const RequestOutput& delta) {
-  if (total.request_id.empty()) {
-    total.request_id = delta.request_id;
+  if (total.request_id.empty()) total.request_id = delta.request_id;
+  if (!delta.prompt_token_ids.empty()) {
     total.prompt_token_ids = delta.prompt_token_ids;
     total.prompt = delta.prompt;
   }

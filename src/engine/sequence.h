@@ -34,6 +34,7 @@ struct RequestState {
   // Prompt logprobs gathered so far (positions 1 .. computed); reported once, when complete.
   std::vector<PositionLogprobs> prompt_logprobs;
   bool prompt_logprobs_reported = false;
+  bool prompt_reported = false;  // prompt ids and text went out with the first output
   int64_t num_unfinished = 0;  // sequences still running
 };
 

@@ -295,16 +295,23 @@ TEST(EngineRequests, StreamedDeltasAddUpToTheFinalOutput) {
   const Fixture f = load_fixture("qwen2");
   LLM llm(base_args("qwen2"));
   std::map<std::string, std::vector<int32_t>> streamed;
+  std::map<std::string, int64_t> deltas_with_prompt;
   int64_t deltas = 0;
   const auto results =
       llm.generate(as_prompts(f.prompts), {greedy_params(16)}, [&](const RequestOutput& d) {
         ++deltas;
+        if (!d.prompt_token_ids.empty()) ++deltas_with_prompt[d.request_id];
         for (const auto& c : d.outputs)
           streamed[d.request_id].insert(streamed[d.request_id].end(), c.token_ids.begin(),
                                         c.token_ids.end());
       });
   EXPECT_GE(deltas, 16 * 4);
-  for (const auto& r : results) EXPECT_EQ(streamed[r.request_id], r.outputs[0].token_ids);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const RequestOutput& r = results[i];
+    EXPECT_EQ(streamed[r.request_id], r.outputs[0].token_ids);
+    EXPECT_EQ(deltas_with_prompt[r.request_id], 1) << "the prompt comes with the first delta only";
+    EXPECT_EQ(r.prompt_token_ids, f.prompts[i]);
+  }
 }
 
 TEST(EngineSampling, SeededSamplingReproducesAndNGivesNSequences) {
