@@ -48,3 +48,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/pagodaConfigVersion
 install(FILES ${PROJECT_BINARY_DIR}/cmake/pagodaConfig.cmake
               ${PROJECT_BINARY_DIR}/cmake/pagodaConfigVersion.cmake
   DESTINATION ${PAGODA_INSTALL_CMAKEDIR})
+
+# The default model (models/kjv-llama), found by the installed command at <prefix>/share/pagoda.
+if(EXISTS ${PROJECT_SOURCE_DIR}/models)
+  install(DIRECTORY ${PROJECT_SOURCE_DIR}/models/ DESTINATION ${CMAKE_INSTALL_DATADIR}/pagoda/models)
+endif()

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "cli/default_model.h"
 #include "pagoda/error.h"
 
 namespace pagoda::cli {
@@ -41,7 +42,8 @@ int64_t parse_memory_size(const std::string& text, const std::string& option) {
 }
 
 void EngineOptions::add_to(CLI::App& app) {
-  app.add_option("MODEL", args.model, "a Hugging Face model directory")->required();
+  app.add_option("MODEL", args.model,
+                 "a Hugging Face model directory (default: the shipped models/kjv-llama)");
   app.add_option("--tokenizer", args.tokenizer, "tokenizer directory (default: the model's)");
   app.add_flag("--skip-tokenizer-init", args.skip_tokenizer_init,
                "load no tokenizer: prompts are token ids, outputs token ids");
@@ -76,6 +78,7 @@ void EngineOptions::add_to(CLI::App& app) {
 
 EngineArgs EngineOptions::resolve() {
   EngineArgs out = args;
+  out.model = model_or_default(args.model);
   if (!kv_cache_memory.empty())
     out.kv_cache_memory_bytes = parse_memory_size(kv_cache_memory, "--kv-cache-memory");
   out.enable_prefix_caching = !no_prefix_caching;

@@ -17,7 +17,8 @@ struct EngineOptions {
   bool no_prefix_caching = false;
   int64_t threads = 0;
 
-  // Adds the options to `app`, with MODEL as the positional argument.
+  // Adds the options to `app`, with MODEL as the positional argument (optional: the default
+  // model runs when it is left out).
   void add_to(CLI::App& app);
   // Resolves the parsed strings into args (throws pagoda::Error for bad values) and applies
   // --threads (before the thread pool starts).
