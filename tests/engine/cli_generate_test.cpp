@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -88,6 +89,26 @@ TEST(CliGenerate, BadInputIsAClearErrorWithExitStatus1) {
   r = run("generate " + fixture("llama") + " --prompt hi");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("--skip-tokenizer-init"), std::string::npos) << r.out;
+}
+
+// The README's main job: no MODEL runs the shipped default model, whose greedy text equals
+// transformers' (tests/fixtures/default_model); PAGODA_DEFAULT_MODEL pointing nowhere is an error.
+TEST(CliGenerate, WithoutAModelRunsTheDefaultModel) {
+  std::ifstream in(std::filesystem::path(PAGODA_FIXTURES_DIR) / "default_model/greedy.json");
+  const auto fixture = nlohmann::json::parse(in);
+  const auto& first = fixture["cases"][0];
+  const std::string prompt = first["prompt"];
+  RunResult r = run("generate --prompt '" + prompt + "' --temperature 0 --dtype float32 --max-tokens " +
+                        std::to_string(fixture["max_new_tokens"].get<int>()),
+                    /*with_stderr=*/false);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(first["output_text"].get<std::string>()), std::string::npos) << r.out;
+
+  setenv("PAGODA_DEFAULT_MODEL", "/nonexistent/dir", 1);  // inherited by the child
+  r = run("generate --prompt hi");
+  unsetenv("PAGODA_DEFAULT_MODEL");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("PAGODA_DEFAULT_MODEL"), std::string::npos) << r.out;
 }
 
 }  // namespace
