@@ -9,6 +9,7 @@
 // margin). 1e-6 * sqrt(K) is ~16x the typical f32 accumulation error (2^-24 * sqrt(K)) and for
 // K = 4097 still 4x smaller than dropping a single term (~1/K of the sum of magnitudes).
 #include "ops/cpu/matmul.h"
+#include "ops/cpu/matmul_onednn.h"
 
 #include <gtest/gtest.h>
 
@@ -237,6 +238,29 @@ std::vector<Path> all_paths() {
 
 INSTANTIATE_TEST_SUITE_P(CpuPaths, MatmulPath, ::testing::ValuesIn(all_paths()),
                          [](const auto& info) { return info.param.name; });
+
+// bf16 activations and weights through oneDNN's bf16 matmul (CPUs with AVX512_BF16 or AMX only).
+// bf16 x bf16 products are exact in f32 and oneDNN accumulates in f32, so the f32 bound holds.
+TEST(Matmul, OneDnnBf16PathMatchesFloat64Reference) {
+  if (!cpu::onednn_bf16_is_fast()) GTEST_SKIP() << "oneDNN has no native bf16 math on this CPU";
+  const CpuMatmulConfig saved = cpu::cpu_matmul_config();
+  CpuMatmulConfig config = saved;
+  config.onednn_bf16 = true;
+  config.gemv_max_rows = 0;
+  cpu::set_cpu_matmul_config(config);
+  uint32_t seed = 700;
+  for (const auto& s : shape_grid()) {
+    Case c{s[0], s[1], s[2]};
+    c.x = c.weight = DType::BF16;
+    c.out = (seed % 3 == 0) ? DType::F32 : DType::BF16;
+    c.with_bias = (seed % 2) == 0;
+    c.bias = (seed % 4 == 0) ? DType::F32 : DType::BF16;
+    c.pad = (seed % 5 == 0) ? 6 : 0;
+    check_case(c, seed++);
+    if (HasFailure()) break;
+  }
+  cpu::set_cpu_matmul_config(saved);
+}
 
 // The default configuration on decode- and prefill-like sizes, through whatever path it picks.
 TEST(Matmul, DefaultPathsOnDecodeAndPrefillSizes) {

@@ -9,6 +9,7 @@
 #include "ops/cpu/isa.h"
 #include "ops/cpu/kernels/convert.h"
 #include "ops/cpu/kernels/matmul_gemv.h"
+#include "ops/cpu/matmul_onednn.h"
 #include "pagoda/error.h"
 #include "pagoda/logging.h"
 #include "pagoda/thread_pool.h"
@@ -29,6 +30,8 @@ CpuMatmulConfig initial_config() {
       log::warn("PAGODA_MATMUL_BACKEND='{}' is not openblas or onednn; using {}", env,
                 blas_library_name(config.blas));
   }
+  const char* bf16_env = std::getenv("PAGODA_MATMUL_BF16");
+  config.onednn_bf16 = onednn_bf16_is_fast() && !(bf16_env && std::string(bf16_env) == "0");
   return config;
 }
 
@@ -179,6 +182,17 @@ void run_blas(const Problem& p, const CpuMatmulConfig& config) {
                     [&](int64_t n0, int64_t n1) { blas_columns(p, config, 1, n0, n1); });
 }
 
+// out[:, n] = x @ w[n]^T + bias with bf16 x and w through oneDNN, the pool splitting the columns.
+void run_onednn_bf16(const Problem& p, const uint16_t* x, int64_t ldx) {
+  const uint16_t* w = static_cast<const uint16_t*>(p.w);
+  // 256 columns or more per call: each call re-reads all of x, so narrow chunks would be
+  // dominated by that.
+  for_column_chunks(p.N, 256, [&](int64_t n0, int64_t n1) {
+    onednn_bf16_gemm_nt(1, p.M, n1 - n0, p.K, x, ldx, w + n0 * p.ldw, p.ldw,
+                        p.bias ? p.bias + n0 : nullptr, p.out + n0, p.ldo);
+  });
+}
+
 }  // namespace
 
 CpuMatmulConfig cpu_matmul_config() {
@@ -199,7 +213,11 @@ void matmul_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
   p.N = weight.size(0);
   if (p.M == 0 || p.N == 0) return;
 
-  if (x.dtype() == DType::F32) {
+  const bool bf16_gemm = config.onednn_bf16 && p.M > config.gemv_max_rows && p.K > 0 &&
+                         x.dtype() == DType::BF16 && weight.dtype() == DType::BF16;
+  if (bf16_gemm) {
+    // x stays bf16; the oneDNN path below reads it as is.
+  } else if (x.dtype() == DType::F32) {
     p.x = x.data_as<float>();
     p.ldx = row_stride(x);
   } else {
@@ -240,7 +258,9 @@ void matmul_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, Tenso
     for (int64_t m = 0; m < p.M; ++m)
       for (int64_t n = 0; n < p.N; ++n) p.out[m * p.ldo + n] = p.bias ? p.bias[n] : 0.0f;
   } else {
-    if (p.M <= config.gemv_max_rows)
+    if (bf16_gemm)
+      run_onednn_bf16(p, static_cast<const uint16_t*>(x.data()), std::max<int64_t>(row_stride(x), 1));
+    else if (p.M <= config.gemv_max_rows)
       run_gemv(p);
     else
       run_blas(p, config);

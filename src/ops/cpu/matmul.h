@@ -8,7 +8,8 @@
 //  - many rows (prefill): f32 GEMM from a BLAS library (OpenBLAS or oneDNN); 16-bit weights are
 //    widened to f32 one panel of rows at a time into per-thread scratch, so no f32 copy of the
 //    whole weight is ever kept and no "prepare weight" step is needed (the widening costs a few
-//    percent of the GEMM; bench/RESULTS.md).
+//    percent of the GEMM; bench/RESULTS.md). With bf16 activations and weights on a CPU with native
+//    bf16 math, oneDNN's bf16 matmul instead (matmul_onednn.h).
 // Pagoda's thread pool splits the output columns and every BLAS call runs single-threaded, so the
 // library's own threads never compete with the pool (see bench/RESULTS.md for why).
 #pragma once
@@ -37,6 +38,10 @@ struct CpuMatmulConfig {
   // gets as many weight rows as fit (16 to 512). Every call re-packs all of x, so wide panels
   // amortise that; 8 MiB gives 512 rows at K = 4096 (x packing ~4% of the GEMM).
   int64_t panel_bytes = int64_t{8} << 20;
+  // bf16 activations with bf16 weights on the many-rows path go to oneDNN's bf16 matmul
+  // (matmul_onednn.h) instead of being widened for sgemm. Default: on where oneDNN has native
+  // bf16 math (AVX512_BF16/AMX); PAGODA_MATMUL_BF16=0 turns it off.
+  bool onednn_bf16 = false;
 };
 
 CpuMatmulConfig cpu_matmul_config();
