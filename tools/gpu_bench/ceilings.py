@@ -22,7 +22,7 @@ def median_ms(fn, reps=20):
 src = torch.empty(2 << 30, dtype=torch.uint8, device="cuda").random_()
 dst = torch.empty_like(src)
 ms = median_ms(lambda: dst.copy_(src))
-print(f"copy 2 GiB: {ms:.3f} ms, {2 * src.numel() / ms / 1e9:.0f} GB/s (read + write)")
+print(f"copy 2 GiB: {ms:.3f} ms, {2 * src.numel() / ms / 1e9:.2f} TB/s (read + write)")
 n = 8192
 a = torch.randn(n, n, dtype=torch.bfloat16, device="cuda")
 b = torch.randn(n, n, dtype=torch.bfloat16, device="cuda")
