@@ -12,6 +12,8 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 # ICU (libicu-dev): Unicode normalization (NFC/NFKC...), case mapping, character properties and
 # grapheme segmentation for the tokenizer.
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
+# The OpenAI-compatible server's HTTP library (src/server/openai_server.h says why this one).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
 # OpenBLAS ships no CMake package on Debian; find its pthread variant directly.
 find_path(OPENBLAS_INCLUDE_DIR cblas.h

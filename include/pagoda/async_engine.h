@@ -25,6 +25,9 @@ class RequestStream {
   // Rethrows an error the engine hit while running this request (the request is then gone).
   std::optional<RequestOutput> next();
   const std::string& request_id() const { return request_id_; }
+  // Waits up to `seconds` for next() to have something (an output, an error or the end) and
+  // says whether it has; next() then does not block.
+  bool wait_for(double seconds);
 
   // Engine side.
   void push(RequestOutput output);
@@ -55,15 +58,25 @@ class AsyncEngine {
   // Ends a request wherever it is; its stream gets a final output with finish_reason "abort".
   void abort(const std::string& request_id);
 
-  // The core, for read-only queries (model config, tokenizer, stats, default sampling params).
+  // The core, for read-only queries (model config, tokenizer, default sampling params). Its
+  // stats() is not safe to call while the loop steps: use stats() below.
   const EngineCore& core() const { return *core_; }
+
+  // The engine's numbers as of the last step (taken by the loop thread; safe from any thread).
+  EngineStats stats() const;
+  // Requests whose final output has not been pushed yet.
+  size_t num_live_requests() const;
+  // Waits until no request is live or `timeout_seconds` pass; returns whether none is live.
+  bool wait_until_idle(double timeout_seconds);
 
  private:
   void loop();
 
   std::unique_ptr<EngineCore> core_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable work_;
+  std::condition_variable idle_;
+  EngineStats stats_;
   std::map<std::string, std::shared_ptr<RequestStream>> streams_;
   bool stopping_ = false;
   std::thread thread_;

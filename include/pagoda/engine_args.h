@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -47,6 +48,10 @@ struct EngineArgs {
   // "auto": request defaults from the model's generation_config.json (vLLM's default); "vllm":
   // ignore it.
   std::string generation_config = "auto";
+
+  // Called while the weights load, after each checkpoint tensor: (tensors loaded, total). For
+  // progress bars (`pagoda serve`); not called for dummy weights.
+  std::function<void(int64_t, int64_t)> load_progress;
 
   // Throws pagoda::Error(InvalidArgument) naming the first argument out of range.
   void validate() const;

@@ -9,6 +9,7 @@
 #include "cli/check_command.h"
 #include "cli/generate_command.h"
 #include "cli/models_command.h"
+#include "cli/serve_command.h"
 #include "pagoda/error.h"
 #include "pagoda/model_registry.h"
 #include "pagoda/version.h"
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
   auto* generate = generate_options.add_to(app);
   pagoda::cli::ChatCommandOptions chat_options;
   auto* chat = chat_options.add_to(app);
+  pagoda::cli::ServeOptions serve_options;
+  auto* serve = serve_options.add_to(app);
   pagoda::cli::BenchOptions bench_options;
   auto* bench = bench_options.add_to(app);
 
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
     if (generate->parsed()) return pagoda::cli::run_generate_command(generate_options);
     if (chat->parsed()) return pagoda::cli::run_chat_command(chat_options);
     if (bench->parsed()) return pagoda::cli::run_bench_command(bench_options);
+    if (serve->parsed()) return pagoda::cli::run_serve_command(serve_options);
     // No subcommand: the main job. Until a default model ships, it reports what this build can run.
     fmt::print("pagoda {}\n", pagoda::kVersion);
     return pagoda::cli::run_models_command(registry);

@@ -1,5 +1,7 @@
 #include "pagoda/async_engine.h"
 
+#include <chrono>
+
 #include "pagoda/error.h"
 #include "pagoda/logging.h"
 
@@ -19,6 +21,13 @@ std::optional<RequestOutput> RequestStream::next() {
   return std::nullopt;
 }
 
+bool RequestStream::wait_for(double seconds) {
+  std::unique_lock lock(mutex_);
+  return ready_.wait_for(lock, std::chrono::duration<double>(seconds), [&] {
+    return !queue_.empty() || error_ || finished_;
+  });
+}
+
 void RequestStream::push(RequestOutput output) {
   std::lock_guard lock(mutex_);
   if (output.finished) finished_ = true;
@@ -34,7 +43,23 @@ void RequestStream::fail(std::exception_ptr error) {
 }
 
 AsyncEngine::AsyncEngine(const EngineArgs& args)
-    : core_(std::make_unique<EngineCore>(args)), thread_([this] { loop(); }) {}
+    : core_(std::make_unique<EngineCore>(args)), stats_(core_->stats()), thread_([this] { loop(); }) {}
+
+EngineStats AsyncEngine::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+size_t AsyncEngine::num_live_requests() const {
+  std::lock_guard lock(mutex_);
+  return streams_.size();
+}
+
+bool AsyncEngine::wait_until_idle(double timeout_seconds) {
+  std::unique_lock lock(mutex_);
+  return idle_.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                        [&] { return streams_.empty(); });
+}
 
 AsyncEngine::~AsyncEngine() {
   {
@@ -83,6 +108,7 @@ void AsyncEngine::loop() {
         stream->fail(error);
       }
       streams_.clear();
+      idle_.notify_all();
       continue;
     }
     std::lock_guard lock(mutex_);
@@ -93,6 +119,8 @@ void AsyncEngine::loop() {
       it->second->push(std::move(out));
       if (finished) streams_.erase(it);
     }
+    stats_ = core_->stats();
+    if (streams_.empty()) idle_.notify_all();
   }
   // Shutting down: wake every reader.
   std::lock_guard lock(mutex_);
@@ -101,6 +129,7 @@ void AsyncEngine::loop() {
         Error(ErrorCode::Internal, "the engine shut down before request '" + id + "' finished",
               "keep the AsyncEngine alive until its streams are read")));
   streams_.clear();
+  idle_.notify_all();
 }
 
 }  // namespace pagoda

@@ -120,7 +120,8 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
     eos_token_ids.push_back(*tokenizer->eos_token_id());
 
   runner =
-      std::make_unique<engine::ModelRunner>(config, dir, args.seed, args.load_format == "dummy");
+      std::make_unique<engine::ModelRunner>(config, dir, args.seed, args.load_format == "dummy",
+                                            args.load_progress);
   const engine::KVCachePlan plan =
       engine::plan_kv_cache(args, runner->kv_cache_bytes_per_token(), config.max_model_len);
   KVCacheConfig kv;

@@ -41,10 +41,27 @@ void fill_dummy_weights(ParameterSet& parameters, uint64_t seed) {
   }
 }
 
+// Passes the checkpoint's tensors through, reporting how many were handed out.
+class ProgressWeights final : public WeightIterator {
+ public:
+  ProgressWeights(WeightIterator& inner, int64_t total, const LoadProgress& progress)
+      : inner_(inner), total_(total), progress_(progress) {}
+  std::optional<std::pair<std::string, Tensor>> next() override {
+    auto item = inner_.next();
+    if (item && progress_) progress_(++done_, total_);
+    return item;
+  }
+
+ private:
+  WeightIterator& inner_;
+  int64_t total_, done_ = 0;
+  const LoadProgress& progress_;
+};
+
 }  // namespace
 
 ModelRunner::ModelRunner(const ModelConfig& config, const std::filesystem::path& model_dir,
-                         uint64_t seed, bool dummy_weights)
+                         uint64_t seed, bool dummy_weights, const LoadProgress& load_progress)
     : config_(config), sampler_(seed) {
   const ResolvedModel resolved = ModelRegistry::global().resolve(config.architectures);
   ModelInitContext ctx;
@@ -57,7 +74,8 @@ ModelRunner::ModelRunner(const ModelConfig& config, const std::filesystem::path&
     fill_dummy_weights(parameters_, seed);
   } else {
     const SafetensorsCheckpoint checkpoint(model_dir);
-    CheckpointWeights weights(checkpoint);
+    CheckpointWeights tensors(checkpoint);
+    ProgressWeights weights(tensors, static_cast<int64_t>(checkpoint.size()), load_progress);
     model_->load_weights(weights);
   }
   for (const std::string& name : parameters_.names())

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -19,6 +20,8 @@
 #include "pagoda/model_config.h"
 
 namespace pagoda::engine {
+
+using LoadProgress = std::function<void(int64_t, int64_t)>;
 
 // What one step produced, in the order of SchedulerOutput::scheduled.
 struct StepResult {
@@ -34,8 +37,9 @@ class ModelRunner {
   // Builds the architecture config.json names and loads its weights from `model_dir`, or, with
   // dummy_weights, fills every parameter with small seeded random values (vLLM's dummy loader:
   // uniform in [-1e-3, 1e-3]).
+  // load_progress, when set, sees (tensors loaded, total) as the checkpoint loads.
   ModelRunner(const ModelConfig& config, const std::filesystem::path& model_dir, uint64_t seed,
-              bool dummy_weights = false);
+              bool dummy_weights = false, const LoadProgress& load_progress = {});
 
   // KV-cache bytes one token takes over all attention layers (keys and values).
   int64_t kv_cache_bytes_per_token() const;
