@@ -10,6 +10,7 @@
 #   $PAGODA_TEST_DATA/tokenizer-qwen3/{tokenizer.json,tokenizer_config.json}
 #   $PAGODA_TEST_DATA/gpt2/{encoder.json,vocab.bpe}
 #   $PAGODA_TEST_DATA/llama.cpp/models/{ggml-vocab-*.gguf.inp, templates/*.jinja}
+#   $PAGODA_TEST_DATA/openai/package (the `openai` npm client)
 set -euo pipefail
 
 data=${PAGODA_TEST_DATA:-$HOME/.cache/pagoda/test-data}
@@ -58,5 +59,11 @@ if [ ! -d "$data/llama.cpp/models/templates" ]; then
   git -C "$work/llama.cpp" archive "$commit" models | tar x -C "$data/llama.cpp" \
     --wildcards 'models/templates/*' 'models/*.inp' 'models/*.out'
   echo "$commit" > "$data/llama.cpp/COMMIT"
+fi
+# The official OpenAI client (no dependencies), for the server tests.
+if [ ! -f "$data/openai/package/package.json" ]; then
+  unpack openai@6.30.1 openai
+  mkdir -p "$data/openai"
+  cp -r "$work/openai/package" "$data/openai/"
 fi
 echo "test data: ready in $data"

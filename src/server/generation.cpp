@@ -62,8 +62,13 @@ void Generation::set_chat_format(ChatFormat format, PromptInfo prompt) {
 }
 
 void Generation::abort() {
-  for (auto& part : parts_)
-    if (!part.ended) engine_.abort(part.stream->request_id());
+  for (auto& part : parts_) {
+    if (part.ended) continue;
+    engine_.abort(part.stream->request_id());
+    part.ended = true;  // its final "abort" output is not read: nobody is listening
+    const int64_t n = chat_ ? chat_format_.n : completion_.n;
+    for (int64_t k = 0; k < n; ++k) metrics_.count_finished_request("abort");
+  }
 }
 
 void Generation::finish() {

@@ -44,6 +44,7 @@ struct OpenAIServer::Impl {
   ServerMetrics metrics;
   httplib::Server http;
   std::atomic<bool> draining{false};
+  int listen_socket = -1;
   std::mutex live_mutex;
   std::set<std::string> live_ids;  // engine requests submitted and not yet ended
 
@@ -373,6 +374,14 @@ OpenAIServer::~OpenAIServer() { stop(); }
 
 int OpenAIServer::bind() {
   const ServerConfig& c = impl_->config;
+  // Debian's cpp-httplib listens with a backlog of 5 (compiled into the library), which drops
+  // connections when many clients arrive at once; the listening socket is kept so that the
+  // backlog can be raised after binding.
+  impl_->http.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl_->listen_socket = sock;
+  });
   int port = c.port;
   if (port == 0) {
     port = impl_->http.bind_to_any_port(c.host);
@@ -382,6 +391,7 @@ int OpenAIServer::bind() {
   PAGODA_CHECK(port > 0, Io, fmt::format("cannot listen on {}:{}", c.host, c.port),
                "pick a free port with --port, or stop what is using it; --host must be an "
                "address of this machine");
+  if (impl_->listen_socket >= 0) ::listen(impl_->listen_socket, SOMAXCONN);
   return port;
 }
 

@@ -297,7 +297,7 @@ nlohmann::json parse_body(const std::string& body) {
   json j;
   try {
     j = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of double's range
     throw ApiError(400, std::string("the request body is not valid JSON: ") + e.what(),
                    "invalid_json");
   }
