@@ -42,10 +42,11 @@ double percentile(std::vector<double> values, double p) {
 
 CLI::App* BenchOptions::add_to(CLI::App& app) {
   CLI::App* cmd =
-      app.add_subcommand("bench", "offline benchmarks (latency, throughput) on synthetic prompts");
-  cmd->add_option("MODE", mode, "latency or throughput")
+      app.add_subcommand("bench", "benchmarks on synthetic prompts: offline (latency, throughput) "
+                                  "or against a server (serve)");
+  cmd->add_option("MODE", mode, "latency, throughput or serve")
       ->required()
-      ->check(CLI::IsMember({"latency", "throughput"}));
+      ->check(CLI::IsMember({"latency", "throughput", "serve"}));
   engine.add_to(*cmd);
   cmd->add_option("--input-len", input_len, "prompt tokens")->capture_default_str();
   cmd->add_option("--output-len", output_len, "generated tokens per request")
@@ -59,10 +60,29 @@ CLI::App* BenchOptions::add_to(CLI::App& app) {
   cmd->add_option("--num-iters", num_iters, "latency: timed iterations")->capture_default_str();
   cmd->add_option("--seed", seed, "seed of the synthetic prompts")->capture_default_str();
   cmd->add_option("--output-json", output_json, "also write the results to this JSON file");
+  cmd->add_option("--base-url", serve.base_url, "serve: the server's URL")->capture_default_str();
+  cmd->add_option("--request-rate", serve.request_rate,
+                  "serve: requests per second, Poisson arrivals (default inf: all at once)");
+  cmd->add_option("--max-concurrency", serve.max_concurrency,
+                  "serve: most requests in flight (0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--model-name", serve.model, "serve: the model name sent in requests");
+  cmd->add_option("--api-key", serve.api_key, "serve: sent as Authorization: Bearer KEY");
+  cmd->add_option("--vocab-size", serve.vocab_size, "serve: prompt token ids are drawn below this")
+      ->capture_default_str();
   return cmd;
 }
 
 int run_bench_command(BenchOptions& o) {
+  if (o.mode == "serve") {
+    BenchServeOptions s = o.serve;
+    s.num_prompts = o.num_prompts;
+    s.input_len = o.input_len;
+    s.output_len = o.output_len;
+    s.seed = o.seed;
+    s.output_json = o.output_json;
+    return run_bench_serve(s);
+  }
   PAGODA_CHECK(o.input_len > 0 && o.output_len > 0 && o.batch_size > 0 && o.num_prompts > 0 &&
                    o.num_iters > 0 && o.num_iters_warmup >= 0,
                InvalidArgument,

@@ -1,9 +1,11 @@
 // `pagoda bench latency|throughput MODEL`: vLLM's offline benchmarks on synthetic prompts (random
 // token ids, EOS ignored, so every request generates exactly --output-len tokens).
+// `pagoda bench serve --base-url URL`: the same prompts against a running server (bench_serve.h).
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include "cli/bench_serve.h"
 #include "cli/engine_options.h"
 
 namespace pagoda::cli {
@@ -19,6 +21,7 @@ struct BenchOptions {
   int64_t num_iters = 5;
   int64_t seed = 0;
   std::string output_json;
+  BenchServeOptions serve;  // serve mode's client options
 
   CLI::App* add_to(CLI::App& app);
 };
