@@ -66,8 +66,7 @@ void Generation::abort() {
     if (part.ended) continue;
     engine_.abort(part.stream->request_id());
     part.ended = true;  // its final "abort" output is not read: nobody is listening
-    const int64_t n = chat_ ? chat_format_.n : completion_.n;
-    for (int64_t k = 0; k < n; ++k) metrics_.count_finished_request("abort");
+    for (int64_t k = 0; k < format().n; ++k) metrics_.count_finished_request("abort");
   }
 }
 
@@ -203,15 +202,11 @@ bool Generation::stream_events(httplib::DataSink& sink) {
     if (chat_) {
       // The role goes first, in a chunk of its own per choice (as vLLM and OpenAI send it).
       for (int64_t k = 0; k < chat_format_.n; ++k) {
-        json chunk = {{"id", chat_format_.id},
-                      {"object", "chat.completion.chunk"},
-                      {"created", chat_format_.created},
-                      {"model", chat_format_.model},
-                      {"choices",
-                       json::array({{{"index", k},
-                                     {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                     {"logprobs", nullptr},
-                                     {"finish_reason", nullptr}}})}};
+        json chunk = envelope(true);
+        chunk["choices"] = json::array({{{"index", k},
+                                         {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                         {"logprobs", nullptr},
+                                         {"finish_reason", nullptr}}});
         if (!send(dump_json(chunk))) {
           abort();
           return false;
@@ -238,7 +233,7 @@ bool Generation::stream_events(httplib::DataSink& sink) {
             }
       }
     }
-    if ((chat_ ? chat_format_.include_usage : completion_.include_usage) && !send(usage_chunk()))
+    if (format().include_usage && !send(usage_chunk()))
       return false;
   } catch (const std::exception& e) {
     send(dump_json(ApiError(503, std::string("the engine failed: ") + e.what(), "engine_error")
@@ -248,6 +243,13 @@ bool Generation::stream_events(httplib::DataSink& sink) {
   if (!sink.write(kDone, sizeof(kDone) - 1)) return false;
   sink.done();
   return true;
+}
+
+nlohmann::json Generation::envelope(bool chunk) const {
+  const ResponseFormat& f = format();
+  const char* object = chat_ ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                             : "text_completion";
+  return {{"id", f.id}, {"object", object}, {"created", f.created}, {"model", f.model}};
 }
 
 Usage Generation::usage() const {
@@ -261,13 +263,9 @@ Usage Generation::usage() const {
 }
 
 std::string Generation::usage_chunk() const {
-  const bool chat = chat_;
-  json chunk = {{"id", chat ? chat_format_.id : completion_.id},
-                {"object", chat ? "chat.completion.chunk" : "text_completion"},
-                {"created", chat ? chat_format_.created : completion_.created},
-                {"model", chat ? chat_format_.model : completion_.model},
-                {"choices", json::array()},
-                {"usage", usage().to_json()}};
+  json chunk = envelope(true);
+  chunk["choices"] = json::array();
+  chunk["usage"] = usage().to_json();
   return dump_json(chunk);
 }
 
@@ -310,12 +308,10 @@ json Generation::completion_body() const {
            {"stop_reason", completion_.drop_generated ? json(nullptr) : stop_reason(c)}});
     }
   }
-  return {{"id", completion_.id},
-          {"object", "text_completion"},
-          {"created", completion_.created},
-          {"model", completion_.model},
-          {"choices", choices},
-          {"usage", usage().to_json()}};
+  json body = envelope(false);
+  body["choices"] = std::move(choices);
+  body["usage"] = usage().to_json();
+  return body;
 }
 
 json Generation::chat_body() const {
@@ -331,12 +327,10 @@ json Generation::chat_body() const {
                                             : json(nullptr)},
          {"finish_reason", finish_reason(c)},
          {"stop_reason", stop_reason(c)}});
-  return {{"id", chat_format_.id},
-          {"object", "chat.completion"},
-          {"created", chat_format_.created},
-          {"model", chat_format_.model},
-          {"choices", choices},
-          {"usage", usage().to_json()}};
+  json body = envelope(false);
+  body["choices"] = std::move(choices);
+  body["usage"] = usage().to_json();
+  return body;
 }
 
 std::string Generation::json_body() const {
@@ -376,13 +370,9 @@ std::vector<std::string> Generation::stream_chunks(size_t i, const RequestOutput
                                                                              : finish_reason(c)},
                 {"stop_reason", completion_.drop_generated ? json(nullptr) : stop_reason(c)}};
     }
-    json chunk = {{"id", chat_ ? chat_format_.id : completion_.id},
-                  {"object", chat_ ? "chat.completion.chunk" : "text_completion"},
-                  {"created", chat_ ? chat_format_.created : completion_.created},
-                  {"model", chat_ ? chat_format_.model : completion_.model},
-                  {"choices", json::array({choice})}};
-    if (chat_ ? chat_format_.continuous_usage : completion_.continuous_usage)
-      chunk["usage"] = usage().to_json();
+    json chunk = envelope(true);
+    chunk["choices"] = json::array({choice});
+    if (format().continuous_usage) chunk["usage"] = usage().to_json();
     chunks.push_back(dump_json(chunk));
   }
   return chunks;

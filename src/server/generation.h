@@ -25,22 +25,24 @@ struct PromptInfo {
   std::string text;  // as given, or decoded from the ids (for echo)
 };
 
-struct CompletionFormat {
+// What every response of one request repeats: its id, model name, creation time, choices per
+// prompt, and the usage options.
+struct ResponseFormat {
   std::string id, model;
   int64_t created = 0, n = 1;
+  bool include_usage = false, continuous_usage = false;
+};
+
+struct CompletionFormat : ResponseFormat {
   bool echo = false;
   bool drop_generated = false;  // echo with max_tokens 0: the prompt alone
   std::optional<int64_t> logprobs;
-  bool include_usage = false, continuous_usage = false;
   std::shared_ptr<const Tokenizer> tokenizer;  // token texts of echoed prompt logprobs
 };
 
-struct ChatFormat {
-  std::string id, model;
-  int64_t created = 0, n = 1;
+struct ChatFormat : ResponseFormat {
   bool logprobs = false;
   int64_t top_logprobs = 0;
-  bool include_usage = false, continuous_usage = false;
 };
 
 class Generation : public std::enable_shared_from_this<Generation> {
@@ -80,6 +82,11 @@ class Generation : public std::enable_shared_from_this<Generation> {
   void record(Part& part, const RequestOutput& delta);
   void finish();
 
+  const ResponseFormat& format() const {
+    return chat_ ? static_cast<const ResponseFormat&>(chat_format_) : completion_;
+  }
+  // {"id", "object", "created", "model"} of this request's responses or chunks.
+  nlohmann::json envelope(bool chunk) const;
   std::string json_body() const;
   nlohmann::json completion_body() const;
   nlohmann::json chat_body() const;

@@ -88,6 +88,15 @@ struct OpenAIServer::Impl {
     return max_tokens.value_or(max_model_len - prompt_len);
   }
 
+  void fill_format(ResponseFormat& format, const GenerationRequest& r, const std::string& id) const {
+    format.id = id;
+    format.model = model_name();
+    format.created = unix_time();
+    format.n = r.params.n;
+    format.include_usage = r.include_usage;
+    format.continuous_usage = r.continuous_usage;
+  }
+
   std::shared_ptr<Generation> submit(std::vector<EngineRequest> requests, bool stream);
 
   void completions(const httplib::Request& req, httplib::Response& res);
@@ -176,15 +185,10 @@ void OpenAIServer::Impl::completions(const httplib::Request& req, httplib::Respo
     prompts.push_back(std::move(info));
   }
   CompletionFormat format;
-  format.id = id;
-  format.model = model_name();
-  format.created = unix_time();
-  format.n = r.params.n;
+  fill_format(format, r, id);
   format.echo = r.echo;
   format.drop_generated = *r.max_tokens == 0;
   format.logprobs = r.logprobs;
-  format.include_usage = r.include_usage;
-  format.continuous_usage = r.continuous_usage;
   format.tokenizer = tokenizer;
   auto generation = submit(std::move(requests), r.stream);
   generation->set_completion_format(std::move(format), std::move(prompts));
@@ -213,14 +217,9 @@ void OpenAIServer::Impl::chat_completions(const httplib::Request& req, httplib::
   if (r.logprobs) params.logprobs = r.top_logprobs;
   const std::string id = random_id("chatcmpl-");
   ChatFormat format;
-  format.id = id;
-  format.model = model_name();
-  format.created = unix_time();
-  format.n = r.params.n;
+  fill_format(format, r, id);
   format.logprobs = r.logprobs;
   format.top_logprobs = r.top_logprobs;
-  format.include_usage = r.include_usage;
-  format.continuous_usage = r.continuous_usage;
   std::vector<EngineRequest> requests;
   requests.push_back({id, Prompt::from_tokens(info.token_ids), params, r.cache_salt});
   auto generation = submit(std::move(requests), r.stream);
