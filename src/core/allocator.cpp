@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "core/device_copy.h"
 #include "pagoda/error.h"
 
 namespace pagoda {
@@ -67,6 +68,17 @@ void register_allocator(DeviceType type, Allocator* (*factory)(int)) {
   std::lock_guard lock(registry().mutex);
   registry().cuda_factory = factory;
 }
+
+namespace {
+std::atomic<DeviceCopy>& device_copy_slot() {
+  static std::atomic<DeviceCopy> copy{nullptr};
+  return copy;
+}
+}  // namespace
+
+void register_device_copy(DeviceCopy copy) { device_copy_slot() = copy; }
+
+DeviceCopy device_copy() { return device_copy_slot().load(); }
 
 Allocator& allocator_for(Device device) {
   if (device.is_cpu()) return cpu_allocator();

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "core/device_copy.h"
 #include "pagoda/error.h"
 
 namespace pagoda {
@@ -397,9 +398,17 @@ void Tensor::copy_from(const Tensor& src) {
   PAGODA_CHECK(shape_ == src.shape_ && dtype_ == src.dtype_, InvalidArgument,
                fmt::format("copy_from: destination {} and source {} differ", to_string(), src.to_string()),
                "copy between tensors of one shape and dtype (cast first if the dtypes differ)");
-  PAGODA_CHECK(device().is_cpu() && src.device().is_cpu(), Unsupported,
-               "copy_from between devices is done by the CUDA backend", "use the backend's copy");
   if (numel() == 0) return;
+  if (!device().is_cpu() || !src.device().is_cpu()) {
+    const DeviceCopy copy = device_copy();
+    PAGODA_CHECK(copy != nullptr, Unsupported,
+                 fmt::format("copy_from {} to {}: this build has no {} backend",
+                             src.device().to_string(), device().to_string(),
+                             device().is_cpu() ? src.device().to_string() : device().to_string()),
+                 "build with the cuda preset to use CUDA devices");
+    copy(*this, src);
+    return;
+  }
   char* dst = static_cast<char*>(mutable_data());
   const char* s = static_cast<const char*>(src.data());
   if (is_contiguous() && src.is_contiguous()) {

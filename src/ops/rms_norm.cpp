@@ -6,6 +6,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/rms_norm.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -39,6 +42,9 @@ void rms_norm(const Tensor& x, const Tensor& weight, double eps, Tensor& out, Rm
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"x", x}, {"weight", weight}, {"out", out}});
   if (device.is_cpu()) return cpu::rms_norm(x, weight, static_cast<float>(eps), out, form);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::rms_norm(x, weight, static_cast<float>(eps), out, form);
+#endif
   detail::unsupported_device(op, device);
 }
 
@@ -60,6 +66,10 @@ void fused_add_rms_norm(Tensor& x, Tensor& residual, const Tensor& weight, doubl
       detail::common_device(op, {{"x", x}, {"residual", residual}, {"weight", weight}});
   if (device.is_cpu())
     return cpu::fused_add_rms_norm(x, residual, weight, static_cast<float>(eps), form);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda())
+    return cuda::fused_add_rms_norm(x, residual, weight, static_cast<float>(eps), form);
+#endif
   detail::unsupported_device(op, device);
 }
 

@@ -1,66 +1,135 @@
-// Device memory for tensors on CUDA GPUs, behind the Allocator interface.
+// Device memory for tensors on CUDA GPUs, behind the Allocator interface: a caching allocator, so
+// that the hot path (activations allocated and freed every layer of every step) never calls
+// cudaMalloc or cudaFree, which synchronise the device.
+//
+// Requests are rounded up (512 B below 1 MiB, 2 MiB above) and served best-fit from the blocks
+// freed earlier; a freed block goes back to the cache, not to the driver. Every op runs on the
+// device's one stream (cuda_runtime.h), so a block freed by the host may be handed out again at
+// once: work queued later on the same stream runs after the work that used it. When cudaMalloc
+// fails, the cache is returned to the driver and the allocation tried once more.
+//
 // fmt's compile-time format strings do not survive nvcc (consteval), so messages here are built
 // with std::string.
-#include <cuda_runtime.h>
-#include <string>
-
 #include <array>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <unordered_map>
 
+#include "ops/cuda/cuda_allocator.h"
+#include "ops/cuda/cuda_runtime.h"
 #include "pagoda/allocator.h"
 #include "pagoda/error.h"
 
 namespace pagoda {
 namespace {
 
-void check_cuda(cudaError_t status, const char* what, int device) {
-  if (status == cudaSuccess) return;
-  const ErrorCode code = status == cudaErrorMemoryAllocation ? ErrorCode::OutOfMemory : ErrorCode::Io;
-  throw_error(code, std::string(what) + " on cuda:" + std::to_string(device) + " failed: " + cudaGetErrorString(status),
-              status == cudaErrorMemoryAllocation
-                  ? "lower --gpu-memory-utilization, --max-model-len or --max-num-seqs"
-                  : "check that the GPU is visible (nvidia-smi) and CUDA_VISIBLE_DEVICES");
+constexpr size_t kSmallRound = 512;
+constexpr size_t kLargeRound = size_t{2} << 20;
+constexpr size_t kSmallLimit = size_t{1} << 20;
+
+size_t round_size(size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const size_t unit = bytes < kSmallLimit ? kSmallRound : kLargeRound;
+  return (bytes + unit - 1) / unit * unit;
 }
 
-class CudaAllocator final : public Allocator {
+class CudaCachingAllocator final : public Allocator, public cuda::CachingAllocatorStats {
  public:
-  explicit CudaAllocator(int device) : device_(device) {}
-  void* allocate(size_t bytes, size_t /*alignment: cudaMalloc gives 256 bytes*/) override {
+  explicit CudaCachingAllocator(int device) : device_(device) {}
+  ~CudaCachingAllocator() override = default;  // the driver frees everything at exit
+
+  void* allocate(size_t bytes, size_t /*alignment: blocks are 512-byte aligned*/) override {
+    const size_t size = round_size(bytes);
+    std::lock_guard lock(mutex_);
+    // Best fit among cached blocks: the smallest at least `size`, and not more than twice it
+    // (a small request must not pin a huge block).
+    auto it = free_.lower_bound(size);
+    if (it != free_.end() && it->first <= 2 * size) {
+      void* p = it->second;
+      live_[p] = it->first;
+      cached_ -= it->first;
+      in_use_ += it->first;
+      free_.erase(it);
+      return p;
+    }
     void* p = nullptr;
-    check_cuda(cudaSetDevice(device_), "cudaSetDevice", device_);
-    check_cuda(cudaMalloc(&p, bytes == 0 ? 1 : bytes), "cudaMalloc", device_);
-    in_use_ += bytes;
+    cuda::check(cudaSetDevice(device_), "cudaSetDevice");
+    cudaError_t status = cudaMalloc(&p, size);
+    if (status == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      release_cached_locked();
+      status = cudaMalloc(&p, size);
+    }
+    cuda::check(status, ("cudaMalloc of " + std::to_string(size >> 20) + " MiB on cuda:" +
+                         std::to_string(device_))
+                            .c_str());
+    live_[p] = size;
+    in_use_ += size;
+    reserved_ += size;
     return p;
   }
-  void deallocate(void* ptr, size_t bytes) override {
+
+  void deallocate(void* ptr, size_t /*bytes*/) override {
     if (!ptr) return;
-    cudaSetDevice(device_);
-    cudaFree(ptr);  // errors at teardown cannot be reported usefully
-    in_use_ -= bytes;
+    std::lock_guard lock(mutex_);
+    auto it = live_.find(ptr);
+    if (it == live_.end()) return;  // not ours: nothing sensible to do at teardown
+    free_.emplace(it->second, ptr);
+    in_use_ -= it->second;
+    cached_ += it->second;
+    live_.erase(it);
   }
+
   Device device() const override { return Device::cuda(device_); }
-  size_t bytes_in_use() const override { return in_use_.load(); }
+  size_t bytes_in_use() const override { return in_use_; }
+  size_t bytes_reserved() const override { return reserved_; }
+  size_t bytes_cached() const override { return cached_; }
+
+  void empty_cache() override {
+    std::lock_guard lock(mutex_);
+    release_cached_locked();
+  }
 
  private:
+  void release_cached_locked() {
+    if (free_.empty()) return;
+    cudaSetDevice(device_);
+    // Blocks may still be read by queued work; wait for it before handing them back.
+    cudaStreamSynchronize(cuda::stream(device_));
+    for (const auto& [size, p] : free_) {
+      cudaFree(p);
+      reserved_ -= size;
+    }
+    cached_ = 0;
+    free_.clear();
+  }
+
   int device_;
-  std::atomic<size_t> in_use_{0};
+  mutable std::mutex mutex_;
+  std::multimap<size_t, void*> free_;       // size -> block, cached for reuse
+  std::unordered_map<void*, size_t> live_;  // block -> size, handed out
+  std::atomic<size_t> in_use_{0}, reserved_{0}, cached_{0};
 };
 
-Allocator* cuda_allocator(int device) {
+CudaCachingAllocator* allocator_slot(int device) {
   static std::mutex mutex;
-  static std::array<std::unique_ptr<CudaAllocator>, 64> allocators;
+  static std::array<std::unique_ptr<CudaCachingAllocator>, 64> allocators;
   int count = 0;
-  check_cuda(cudaGetDeviceCount(&count), "cudaGetDeviceCount", device);
+  cuda::check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
   PAGODA_CHECK(device >= 0 && device < count, InvalidArgument,
-               "cuda:" + std::to_string(device) + " requested but " + std::to_string(count) + " CUDA device(s) are visible",
+               "cuda:" + std::to_string(device) + " requested but " + std::to_string(count) +
+                   " CUDA device(s) are visible",
                "choose a device index below the device count, or check CUDA_VISIBLE_DEVICES");
   std::lock_guard lock(mutex);
   auto& slot = allocators[static_cast<size_t>(device)];
-  if (!slot) slot = std::make_unique<CudaAllocator>(device);
+  if (!slot) slot = std::make_unique<CudaCachingAllocator>(device);
   return slot.get();
 }
+
+Allocator* cuda_allocator(int device) { return allocator_slot(device); }
 
 // Registers the CUDA allocator when libpagoda is loaded.
 const bool registered = [] {
@@ -69,4 +138,7 @@ const bool registered = [] {
 }();
 
 }  // namespace
+
+cuda::CachingAllocatorStats& cuda::caching_allocator(int device) { return *allocator_slot(device); }
+
 }  // namespace pagoda

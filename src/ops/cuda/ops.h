@@ -1,0 +1,15 @@
+// The CUDA implementations behind src/ops/*.h. Arguments arrive checked by the op front ends
+// (shapes, dtypes, one common CUDA device); these queue kernels on the device's stream.
+#pragma once
+
+#include "ops/rms_norm.h"
+#include "pagoda/tensor.h"
+
+namespace pagoda::cuda {
+
+void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out,
+              ops::RmsNormWeight form);
+void fused_add_rms_norm(Tensor& x, Tensor& residual, const Tensor& weight, float eps,
+                        ops::RmsNormWeight form);
+
+}  // namespace pagoda::cuda
