@@ -4,6 +4,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/activation.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -84,6 +87,9 @@ void activation(Activation act, const Tensor& x, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"x", x}, {"out", out}});
   if (device.is_cpu()) return cpu::activation(act, x, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::activation(act, x, out);
+#endif
   detail::unsupported_device(op, device);
 }
 
@@ -106,6 +112,9 @@ void act_and_mul(Activation act, const Tensor& x, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"x", x}, {"out", out}});
   if (device.is_cpu()) return cpu::act_and_mul(act, x, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::act_and_mul(act, x, out);
+#endif
   detail::unsupported_device(op, device);
 }
 

@@ -8,90 +8,16 @@
 #include <limits>
 #include <random>
 
+#include "gpu_test_util.h"
 #include "ops/cuda/cuda_allocator.h"
 #include "ops/rms_norm.h"
 #include "pagoda/error.h"
 #include "pagoda/tensor.h"
 
 using namespace pagoda;
+using namespace pagoda::testing;
 
 namespace {
-
-bool have_gpu() {
-  try {
-    Tensor::empty({1}, DType::F32, Device::cuda(0));
-    return true;
-  } catch (const Error&) {
-    return false;
-  }
-}
-
-#define REQUIRE_GPU() \
-  if (!have_gpu()) GTEST_SKIP() << "no CUDA device visible"
-
-float value_at(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::F32:
-      return t.data_as<float>()[i];
-    case DType::BF16:
-      return static_cast<float>(t.data_as<bf16>()[i]);
-    default:
-      return static_cast<float>(t.data_as<f16>()[i]);
-  }
-}
-
-void set_at(Tensor& t, int64_t i, float v) {
-  switch (t.dtype()) {
-    case DType::F32:
-      t.mutable_data_as<float>()[i] = v;
-      break;
-    case DType::BF16:
-      t.mutable_data_as<bf16>()[i] = bf16(v);
-      break;
-    default:
-      t.mutable_data_as<f16>()[i] = f16(v);
-  }
-}
-
-Tensor random_cpu(const Shape& shape, DType dtype, std::mt19937& rng, float lo = -2, float hi = 2) {
-  Tensor t = Tensor::empty(shape, dtype);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) set_at(t, i, dist(rng));
-  return t;
-}
-
-Tensor to_gpu(const Tensor& t) {
-  Tensor g = Tensor::empty(t.shape(), t.dtype(), Device::cuda(0));
-  g.copy_from(t.contiguous());
-  return g;
-}
-
-Tensor to_cpu(const Tensor& g) {
-  Tensor t = Tensor::empty(g.shape(), g.dtype());
-  t.copy_from(g);
-  return t;
-}
-
-Tensor poisoned_gpu(const Shape& shape, DType dtype) {
-  Tensor t = Tensor::empty(shape, dtype);
-  for (int64_t i = 0; i < t.numel(); ++i) set_at(t, i, std::numeric_limits<float>::quiet_NaN());
-  return to_gpu(t);
-}
-
-double tolerance(DType dtype) { return dtype == DType::F32 ? 1e-5 : 1e-2; }
-
-// max |a - b| / max(|ref|) over rows; NaN anywhere fails.
-void expect_close(const Tensor& got, const Tensor& want, double rel, const std::string& what) {
-  ASSERT_EQ(got.numel(), want.numel());
-  double max_err = 0, max_ref = 1e-30;
-  for (int64_t i = 0; i < got.numel(); ++i) {
-    const float g = value_at(got, i), w = value_at(want, i);
-    ASSERT_FALSE(std::isnan(g)) << what << ": element " << i << " was not written";
-    max_err = std::max(max_err, std::fabs(static_cast<double>(g) - w));
-    max_ref = std::max(max_ref, std::fabs(static_cast<double>(w)));
-  }
-  EXPECT_LE(max_err / max_ref, rel) << what;
-}
 
 // float64 RMS norm of each row of a contiguous [rows, H] float copy.
 std::vector<double> reference(const Tensor& x, const Tensor& w, double eps, bool one_plus) {

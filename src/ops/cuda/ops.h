@@ -2,6 +2,7 @@
 // (shapes, dtypes, one common CUDA device); these queue kernels on the device's stream.
 #pragma once
 
+#include "ops/activation.h"
 #include "ops/rms_norm.h"
 #include "pagoda/tensor.h"
 
@@ -11,5 +12,7 @@ void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out,
               ops::RmsNormWeight form);
 void fused_add_rms_norm(Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                         ops::RmsNormWeight form);
+void activation(ops::Activation act, const Tensor& x, Tensor& out);
+void act_and_mul(ops::Activation act, const Tensor& x, Tensor& out);
 
 }  // namespace pagoda::cuda
