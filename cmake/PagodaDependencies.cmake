@@ -15,6 +15,10 @@ pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)
 # The OpenAI-compatible server's HTTP library (src/server/openai_server.h says why this one).
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
+# MPI (libopenmpi-dev): CPU ranks of a tensor- or pipeline-parallel engine as processes under
+# mpirun. Optional: without it Pagoda runs single-process and says so when asked for more ranks.
+find_package(MPI COMPONENTS C)
+
 # OpenBLAS ships no CMake package on Debian; find its pthread variant directly.
 find_path(OPENBLAS_INCLUDE_DIR cblas.h
   PATHS /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas

@@ -43,6 +43,12 @@ struct EngineArgs {
   // prompts do not stall running decodes (vLLM's long_prefill_token_threshold).
   int64_t long_prefill_token_threshold = 0;
 
+  // Parallelism: ranks per pipeline stage (weights and heads split across them) and pipeline
+  // stages (layers split across them). More than one rank in all runs one process per rank,
+  // started by mpirun (see pagoda/distributed.h).
+  int64_t tensor_parallel_size = 1;
+  int64_t pipeline_parallel_size = 1;
+
   // Seeds the generator of requests that carry no seed of their own.
   uint64_t seed = 0;
   // "auto": request defaults from the model's generation_config.json (vLLM's default); "vllm":

@@ -9,7 +9,9 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "pagoda/communicator.h"
 #include "pagoda/tensor.h"
@@ -59,18 +61,58 @@ struct ModelInitContext {
   }
 };
 
+// The tensors one pipeline stage hands the next (vLLM's IntermediateTensors): for decoder models
+// the hidden states and the residual stream, [num_tokens, hidden] each, by name, in a fixed order.
+struct IntermediateTensors {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+
+  bool empty() const { return tensors.empty(); }
+  // The tensor called `name`; pagoda::Error naming the ones there are if it is missing.
+  const Tensor& at(std::string_view name) const;
+  void set(std::string name, Tensor tensor);
+};
+
+// The decoder layers [begin, end) that pipeline stage `pp_rank` of `pp_size` owns (vLLM's
+// get_pp_indices): num_layers / pp_size each, the remainder going one by one to the stages before
+// the last (the last stage also computes the final norm and the logits). PAGODA_PP_LAYER_PARTITION
+// ("10,12,10") overrides the split. Throws pagoda::Error when a stage would get no layer.
+struct LayerRange {
+  int64_t begin = 0, end = 0;
+  bool contains(int64_t layer) const { return layer >= begin && layer < end; }
+};
+LayerRange pp_layer_range(int64_t num_layers, int pp_rank, int pp_size);
+// Skips the checkpoint tensors of the decoder layers outside `range` ("<layers_prefix>.<i>."):
+// another stage loads them.
+void skip_layers_outside(WeightLoadingRules& rules, const std::string& layers_prefix, int64_t num_layers,
+                         LayerRange range);
+
 class Model {
  public:
   Model() = default;
-  // Remembers the ParameterSet the model's layers register into, for the default load_weights.
-  explicit Model(const ModelInitContext& context) : parameters_(context.parameters) {}
+  // Remembers the ParameterSet the model's layers register into, for the default load_weights,
+  // and the parallel state, for forward_stage.
+  explicit Model(const ModelInitContext& context)
+      : parameters_(context.parameters), parallel_(context.parallel) {}
   virtual ~Model() = default;
   // Token embeddings for input_ids [num_tokens] -> [num_tokens, hidden].
   virtual Tensor embed_input_ids(const Tensor& input_ids) = 0;
   // Hidden states [num_tokens, hidden] for the flattened batch.
   virtual Tensor forward(const Tensor& input_ids, const Tensor& positions, ForwardContext& context) = 0;
-  // Logits [rows, vocab] for the given hidden-state rows.
+  // Logits [rows, vocab] for the given hidden-state rows (on the last pipeline stage).
   virtual Tensor compute_logits(const Tensor& hidden_states) = 0;
+
+  // Pipeline parallelism (vLLM's SupportsPP; ModelCapabilities::pipeline_parallel). A model that
+  // supports it builds only the layers of its stage (pp_layer_range of ctx.parallel) and runs
+  // them here: the first stage starts from input_ids, the others from `inputs`, the previous
+  // stage's output; every stage but the last returns what the next one needs, the last returns
+  // {"hidden_states": the final hidden states}. The default runs forward() when the model is one
+  // stage and refuses otherwise.
+  virtual IntermediateTensors forward_stage(const Tensor& input_ids, const Tensor& positions,
+                                            ForwardContext& context,
+                                            const IntermediateTensors& inputs);
+  // Empty tensors of the shapes and dtypes forward_stage() passes between stages for
+  // `num_tokens` tokens: what a stage receives into.
+  virtual IntermediateTensors make_empty_intermediate_tensors(int64_t num_tokens) const;
   // How checkpoint names reach parameters (stacked q/k/v and gate/up, renames, skips).
   virtual WeightLoadingRules weight_loading_rules() const { return {}; }
   // Consumes checkpoint tensors; returns the names of the parameters it loaded. The default feeds
@@ -80,6 +122,7 @@ class Model {
 
  protected:
   ParameterSet* parameters_ = nullptr;
+  ParallelState parallel_ = ParallelState::single();
 };
 
 }  // namespace pagoda

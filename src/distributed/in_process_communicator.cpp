@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 
 #include <barrier>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
 
 #include "pagoda/communicator.h"
 #include "pagoda/error.h"
@@ -35,6 +39,10 @@ struct Group {
   std::barrier<> sync;
   std::vector<const Tensor*> slots;  // each rank's argument during a collective
   std::vector<char> failed;          // each rank's verdict on its own arguments
+  // Point to point: tensors in flight from (src, dst), copied at send so the sender may go on.
+  std::mutex mail_mutex;
+  std::condition_variable mail_ready;
+  std::map<std::pair<int, int>, std::deque<Tensor>> mailboxes;
 };
 
 class InProcessCommunicator final : public Communicator {
@@ -105,7 +113,82 @@ class InProcessCommunicator final : public Communicator {
     group_->sync.arrive_and_wait();
   }
 
+  void gather(const Tensor& input, Tensor& output, int dim, int root) override {
+    check_peer("gather", root);
+    publish(input);
+    std::string problem = shape_mismatch(input, "gather");
+    const int d = dim < 0 ? dim + input.dim() : dim;
+    if (problem.empty() && (d < 0 || d >= input.dim()))
+      problem = fmt::format("gather along dimension {} of a rank-{} tensor", dim, input.dim());
+    if (problem.empty() && rank_ == root) {
+      Shape expected = input.shape();
+      expected[d] *= size();
+      if (!output.defined() || !(output.shape() == expected) || output.dtype() != input.dtype())
+        problem = fmt::format("gather output is {} but {} of {} is needed",
+                              output.defined() ? output.to_string() : std::string("undefined"),
+                              expected.to_string(), dtype_name(input.dtype()));
+    }
+    if (any_rank_failed(!problem.empty()))
+      throw_error(ErrorCode::InvalidArgument,
+                  problem.empty() ? std::string("gather: another rank passed a bad argument") : problem,
+                  "every rank passes the same shape and dtype; the root's output is the input times "
+                  "the group size along the gather dimension");
+    if (rank_ == root) {
+      const int64_t part = input.size(d);
+      for (int r = 0; r < size(); ++r) {
+        Tensor dst = output.slice(d, r * part, (r + 1) * part);
+        dst.copy_from(*group_->slots[static_cast<size_t>(r)]);
+      }
+    }
+    group_->sync.arrive_and_wait();
+  }
+
+  void broadcast(Tensor& tensor, int root) override {
+    check_peer("broadcast", root);
+    publish(tensor);
+    const std::string problem = shape_mismatch(tensor, "broadcast");
+    if (any_rank_failed(!problem.empty()))
+      throw_error(ErrorCode::InvalidArgument,
+                  problem.empty() ? std::string("broadcast: another rank passed a bad argument") : problem,
+                  "every rank passes a tensor of the root's shape and dtype");
+    if (rank_ != root) tensor.copy_from(*group_->slots[static_cast<size_t>(root)]);
+    group_->sync.arrive_and_wait();
+  }
+
+  void send(const Tensor& tensor, int dst) override {
+    check_peer("send", dst);
+    PAGODA_CHECK(dst != rank_, InvalidArgument, fmt::format("rank {} sends to itself", rank_),
+                 "send to another rank of the group");
+    std::lock_guard lock(group_->mail_mutex);
+    group_->mailboxes[{rank_, dst}].push_back(tensor.clone());
+    group_->mail_ready.notify_all();
+  }
+
+  void recv(Tensor& tensor, int src) override {
+    check_peer("recv", src);
+    PAGODA_CHECK(src != rank_, InvalidArgument, fmt::format("rank {} receives from itself", rank_),
+                 "receive from another rank of the group");
+    Tensor got;
+    {
+      std::unique_lock lock(group_->mail_mutex);
+      auto& box = group_->mailboxes[{src, rank_}];
+      group_->mail_ready.wait(lock, [&] { return !box.empty(); });
+      got = std::move(box.front());
+      box.pop_front();
+    }
+    PAGODA_CHECK(got.shape() == tensor.shape() && got.dtype() == tensor.dtype(), InvalidArgument,
+                 fmt::format("recv: rank {} sent {} but rank {} expected {}", src, got.to_string(),
+                             rank_, tensor.to_string()),
+                 "send and receive tensors of the same shape and dtype");
+    tensor.copy_from(got);
+  }
+
  private:
+  void check_peer(const char* op, int peer_rank) const {
+    PAGODA_CHECK(peer_rank >= 0 && peer_rank < size(), InvalidArgument,
+                 fmt::format("{} names rank {} in a group of {}", op, peer_rank, size()),
+                 "name a rank of the group");
+  }
   // Makes this rank's argument visible to the others and waits until every rank has done so.
   void publish(const Tensor& t) {
     group_->slots[static_cast<size_t>(rank_)] = &t;

@@ -33,6 +33,12 @@ void EngineArgs::validate() const {
                fmt::format("long_prefill_token_threshold is {}; expected >= 0 (0: no limit)",
                            long_prefill_token_threshold),
                "pass 0 or a token count");
+  PAGODA_CHECK(tensor_parallel_size >= 1 && tensor_parallel_size <= 1024, InvalidArgument,
+               fmt::format("tensor_parallel_size is {}; expected 1 to 1024", tensor_parallel_size),
+               "pass the number of ranks to split each layer over, e.g. 2");
+  PAGODA_CHECK(pipeline_parallel_size >= 1 && pipeline_parallel_size <= 1024, InvalidArgument,
+               fmt::format("pipeline_parallel_size is {}; expected 1 to 1024", pipeline_parallel_size),
+               "pass the number of pipeline stages, e.g. 2");
   PAGODA_CHECK(load_format == "auto" || load_format == "dummy", InvalidArgument,
                fmt::format("load_format is '{}'; expected 'auto' or 'dummy'", load_format),
                "'auto' loads the safetensors checkpoint, 'dummy' makes random weights");

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "distributed/rank_groups.h"
 #include "engine/kv_cache_manager.h"
 #include "engine/kv_cache_sizing.h"
 #include "engine/model_runner.h"
@@ -82,6 +83,8 @@ struct EngineCore::Impl {
   std::unordered_map<std::string, bool> pending_ids;  // queued in the inbox, not yet live
 
   explicit Impl(const EngineArgs& a);
+  // config.json, generation_config.json and the tokenizer: everything but the weights.
+  void load_model_files();
   Entry make_entry(EngineRequest request);
   void admit(Entry entry);
   void abort(const std::string& id, std::vector<RequestOutput>& outputs);
@@ -94,6 +97,44 @@ struct EngineCore::Impl {
 
 EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   args.validate();
+  // Collective in a multi-process engine: every rank asks for its groups first.
+  const distributed::RankGroups groups = distributed::rank_groups(
+      static_cast<int>(args.tensor_parallel_size), static_cast<int>(args.pipeline_parallel_size));
+  try {
+    load_model_files();
+  } catch (const Error& e) {
+    // The other ranks wait for Start: tell them why it will not come.
+    engine::ModelRunner::abort_workers(groups, e);
+    throw;
+  }
+  runner = std::make_unique<engine::ModelRunner>(config, args, groups);
+
+  // The ranks sharing this machine share its free memory (CPU ranks under one mpirun host).
+  EngineArgs sizing = args;
+  sizing.kv_cache_memory_fraction /= runner->ranks_sharing_memory();
+  const engine::KVCachePlan plan =
+      engine::plan_kv_cache(sizing, runner->kv_cache_bytes_per_token(), config.max_model_len);
+  KVCacheConfig kv;
+  kv.num_blocks = plan.num_blocks;
+  kv.block_size = args.block_size;
+  kv.enable_prefix_caching = args.enable_prefix_caching;
+  kv.sliding_window = runner->uniform_sliding_window();
+  kv_cache = std::make_unique<KVCacheManager>(kv);
+  runner->allocate_kv_cache(plan.num_blocks, args.block_size);
+  log::info("KV cache: {} blocks of {} tokens, {} tokens ({:.1f} MiB; {}), prefix caching {}",
+            plan.num_blocks - 1, args.block_size, plan.capacity_tokens,
+            static_cast<double>(plan.bytes) / (1 << 20), plan.origin,
+            args.enable_prefix_caching ? "on" : "off");
+
+  engine::SchedulerConfig sc;
+  sc.max_num_batched_tokens = args.max_num_batched_tokens;
+  sc.max_num_seqs = args.max_num_seqs;
+  sc.long_prefill_token_threshold = args.long_prefill_token_threshold;
+  sc.max_model_len = config.max_model_len;
+  scheduler = std::make_unique<engine::Scheduler>(sc, *kv_cache);
+}
+
+void EngineCore::Impl::load_model_files() {
   const std::filesystem::path dir(args.model);
   ModelConfigOptions options;
   options.dtype = args.dtype;
@@ -118,30 +159,6 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
       std::find(eos_token_ids.begin(), eos_token_ids.end(), *tokenizer->eos_token_id()) ==
           eos_token_ids.end())
     eos_token_ids.push_back(*tokenizer->eos_token_id());
-
-  runner =
-      std::make_unique<engine::ModelRunner>(config, dir, args.seed, args.load_format == "dummy",
-                                            args.load_progress);
-  const engine::KVCachePlan plan =
-      engine::plan_kv_cache(args, runner->kv_cache_bytes_per_token(), config.max_model_len);
-  KVCacheConfig kv;
-  kv.num_blocks = plan.num_blocks;
-  kv.block_size = args.block_size;
-  kv.enable_prefix_caching = args.enable_prefix_caching;
-  kv.sliding_window = runner->uniform_sliding_window();
-  kv_cache = std::make_unique<KVCacheManager>(kv);
-  runner->allocate_kv_cache(plan.num_blocks, args.block_size);
-  log::info("KV cache: {} blocks of {} tokens, {} tokens ({:.1f} MiB; {}), prefix caching {}",
-            plan.num_blocks - 1, args.block_size, plan.capacity_tokens,
-            static_cast<double>(plan.bytes) / (1 << 20), plan.origin,
-            args.enable_prefix_caching ? "on" : "off");
-
-  engine::SchedulerConfig sc;
-  sc.max_num_batched_tokens = args.max_num_batched_tokens;
-  sc.max_num_seqs = args.max_num_seqs;
-  sc.long_prefill_token_threshold = args.long_prefill_token_threshold;
-  sc.max_model_len = config.max_model_len;
-  scheduler = std::make_unique<engine::Scheduler>(sc, *kv_cache);
 }
 
 EngineCore::Impl::Entry EngineCore::Impl::make_entry(EngineRequest request) {

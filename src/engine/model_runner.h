@@ -1,27 +1,26 @@
-// The model runner: owns the model and its paged KV cache, and runs one scheduled step. It turns
-// the scheduler's output into the flat batch (input ids, positions, slot mapping, block tables,
-// sequence lengths), runs the model, computes logits only for the rows that are sampled (and for
-// prompt positions whose logprobs were requested), and samples. Its batch buffers keep their
-// capacity, so steady-state steps allocate nothing for the batch itself.
+// The model runner (world rank 0): turns the scheduler's output into the flat batch (input ids,
+// positions, slot mapping, block tables, sequence lengths), has every rank run it (its own
+// ModelWorker here; in a multi-process engine the other ranks' through the step protocol),
+// receives the logits of the rows that are sampled (and of prompt positions whose logprobs were
+// requested), and samples. Its batch buffers keep their capacity, so steady-state steps allocate
+// nothing for the batch itself.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "distributed/rank_groups.h"
+#include "engine/model_worker.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
-#include "pagoda/layers/attention.h"
-#include "pagoda/layers/parameter.h"
-#include "pagoda/model.h"
+#include "engine/step_batch.h"
+#include "pagoda/engine_args.h"
+#include "pagoda/error.h"
 #include "pagoda/model_config.h"
 
 namespace pagoda::engine {
-
-using LoadProgress = std::function<void(int64_t, int64_t)>;
 
 // What one step produced, in the order of SchedulerOutput::scheduled.
 struct StepResult {
@@ -34,21 +33,29 @@ struct StepResult {
 
 class ModelRunner {
  public:
-  // Builds the architecture config.json names and loads its weights from `model_dir`, or, with
-  // dummy_weights, fills every parameter with small seeded random values (vLLM's dummy loader:
-  // uniform in [-1e-3, 1e-3]).
-  // load_progress, when set, sees (tensors loaded, total) as the checkpoint loads.
-  ModelRunner(const ModelConfig& config, const std::filesystem::path& model_dir, uint64_t seed,
-              bool dummy_weights = false, const LoadProgress& load_progress = {});
+  // Builds rank 0's share of the model (see ModelWorker) from args.model, args.load_format and
+  // args.seed. In a multi-process engine it first sends the other ranks Start, and returns only
+  // when every rank has loaded its share; a failure on any rank throws here (and there).
+  ModelRunner(const ModelConfig& config, const EngineArgs& args, const distributed::RankGroups& groups);
+  // Tells the other ranks to stop (Shutdown).
+  ~ModelRunner();
+  ModelRunner(const ModelRunner&) = delete;
+  ModelRunner& operator=(const ModelRunner&) = delete;
 
-  // KV-cache bytes one token takes over all attention layers (keys and values).
-  int64_t kv_cache_bytes_per_token() const;
-  // The window when every attention layer slides with the same one; nullopt otherwise (full
-  // attention, or a mix, where sliding layers then keep all their blocks).
-  std::optional<int64_t> uniform_sliding_window() const;
-  // Bytes of the loaded parameters.
-  int64_t parameter_bytes() const { return parameter_bytes_; }
-  // Allocates every layer's cache: [num_blocks, block_size, kv_heads, head_size].
+  // Rank 0 of a multi-process engine that fails before it could build its runner: sends the
+  // other ranks Abort with the error, so that they fail with it instead of waiting.
+  static void abort_workers(const distributed::RankGroups& groups, const Error& error);
+
+  // KV-cache bytes one token takes over the attention layers of the rank that holds the most.
+  int64_t kv_cache_bytes_per_token() const { return kv_bytes_per_token_; }
+  // The window when every attention layer on every rank slides with the same one; nullopt
+  // otherwise (full attention, or a mix, where sliding layers then keep all their blocks).
+  std::optional<int64_t> uniform_sliding_window() const { return sliding_window_; }
+  // Bytes of rank 0's loaded parameters.
+  int64_t parameter_bytes() const { return worker_->parameter_bytes(); }
+  // How many ranks share this process's memory (they split the KV-cache budget).
+  int ranks_sharing_memory() const { return ranks_sharing_memory_; }
+  // Every rank allocates its layers' caches: [num_blocks, block_size, kv_heads, head_size].
   void allocate_kv_cache(int64_t num_blocks, int64_t block_size);
 
   // Runs the scheduled step; `kv_cache` gives every sequence's block table.
@@ -56,24 +63,24 @@ class ModelRunner {
 
  private:
   void build_batch(const SchedulerOutput& step, const KVCacheManager& kv_cache);
+  bool multi_process() const { return groups_.world->size() > 1; }
 
   const ModelConfig& config_;
-  ParameterSet parameters_;
-  AttentionRegistry attention_;
-  std::unique_ptr<Model> model_;
-  int64_t parameter_bytes_ = 0;
+  distributed::RankGroups groups_;
+  std::unique_ptr<ModelWorker> worker_;
+  int64_t kv_bytes_per_token_ = 0;
+  std::optional<int64_t> sliding_window_;
+  int ranks_sharing_memory_ = 1;
   int64_t block_size_ = 0;
   Sampler sampler_;
 
   // The flat batch, rebuilt every step in buffers that keep their capacity.
-  std::vector<int64_t> input_ids_, positions_, slot_mapping_, query_start_loc_, seq_lens_;
-  std::vector<int32_t> block_tables_;
-  std::vector<int64_t> sample_rows_;  // hidden-state rows that are sampled from
+  StepBatch batch_;
+  std::vector<int64_t> packed_;
+  size_t num_sample_rows_ = 0;
   std::vector<SamplerRow> sampler_rows_;
-  std::vector<int64_t> prompt_rows_;  // hidden-state rows whose prompt logprobs are needed
   std::vector<int32_t> prompt_next_tokens_;
   std::vector<SampledToken> sampled_;  // one per sampler row
-  ForwardContext context_;
 };
 
 }  // namespace pagoda::engine

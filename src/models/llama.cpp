@@ -1,5 +1,7 @@
 #include "models/llama.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 
 #include "pagoda/error.h"
@@ -99,35 +101,80 @@ void LlamaDecoderLayer::forward(const Tensor& positions, Tensor& hidden, Tensor&
 }
 
 LlamaModel::LlamaModel(const ModelInitContext& ctx, const ModelConfig& c,
-                       const LlamaOptions& options)
-    : embed_tokens_(ctx.child("embed_tokens"), c.vocab_size, c.hidden_size),
-      norm_(ctx.child("norm"), c.hidden_size, c.norm_eps.value_or(1e-6)) {
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+                       const LlamaOptions& options, bool keep_embeddings_on_last_stage)
+    : parallel_(ctx.parallel),
+      hidden_size_(c.hidden_size),
+      dtype_(ctx.dtype),
+      range_(pp_layer_range(c.num_hidden_layers, ctx.parallel.pp_rank, ctx.parallel.pp_size)) {
+  if (parallel_.is_first_stage() || (parallel_.is_last_stage() && keep_embeddings_on_last_stage))
+    embed_tokens_.emplace(ctx.child("embed_tokens"), c.vocab_size, c.hidden_size);
+  for (int64_t i = range_.begin; i < range_.end; ++i)
     layers_.push_back(std::make_unique<LlamaDecoderLayer>(
         ctx.child("layers").child(std::to_string(i)), c, options, i));
+  if (parallel_.is_last_stage())
+    norm_.emplace(ctx.child("norm"), c.hidden_size, c.norm_eps.value_or(1e-6));
+}
+
+const VocabParallelEmbedding& LlamaModel::embed_tokens() const {
+  PAGODA_CHECK(embed_tokens_.has_value(), Internal,
+               fmt::format("pipeline stage {} has no token embeddings", parallel_.pp_rank),
+               "only the first stage (and a last stage with tied embeddings) embeds tokens");
+  return *embed_tokens_;
 }
 
 Tensor LlamaModel::embed_input_ids(const Tensor& input_ids) const {
-  return embed_tokens_.forward(input_ids);
+  return embed_tokens().forward(input_ids);
+}
+
+IntermediateTensors LlamaModel::forward_stage(const Tensor& input_ids, const Tensor& positions,
+                                              const ForwardContext& context,
+                                              const IntermediateTensors& inputs) const {
+  Tensor hidden, residual;
+  if (parallel_.is_first_stage()) {
+    hidden = embed_input_ids(input_ids);
+  } else {
+    hidden = inputs.at("hidden_states");
+    residual = inputs.at("residual");
+  }
+  for (const auto& layer : layers_) layer->forward(positions, hidden, residual, context);
+  IntermediateTensors out;
+  if (!parallel_.is_last_stage()) {
+    out.set("hidden_states", hidden);
+    out.set("residual", residual);
+    return out;
+  }
+  norm_->forward(hidden, residual);
+  out.set("hidden_states", hidden);
+  return out;
+}
+
+IntermediateTensors LlamaModel::make_empty_intermediate_tensors(int64_t num_tokens) const {
+  IntermediateTensors out;
+  out.set("hidden_states", Tensor::empty({num_tokens, hidden_size_}, dtype_));
+  out.set("residual", Tensor::empty({num_tokens, hidden_size_}, dtype_));
+  return out;
 }
 
 Tensor LlamaModel::forward(const Tensor& input_ids, const Tensor& positions,
                            const ForwardContext& context) const {
-  Tensor hidden = embed_input_ids(input_ids);
-  Tensor residual;
-  for (const auto& layer : layers_) layer->forward(positions, hidden, residual, context);
-  norm_.forward(hidden, residual);
-  return hidden;
+  PAGODA_CHECK(parallel_.pp_size == 1, InvalidArgument,
+               fmt::format("forward() on pipeline stage {} of {}", parallel_.pp_rank, parallel_.pp_size),
+               "run a pipeline stage with forward_stage()");
+  return forward_stage(input_ids, positions, context, {}).at("hidden_states");
 }
 
 LlamaForCausalLM::LlamaForCausalLM(const ModelInitContext& ctx, const LlamaOptions& options)
     : Model(ctx),
       config_(config_of(ctx)),
-      model_(ctx.child("model"), config_, options),
-      lm_head_(config_.tie_word_embeddings
-                   ? ParallelLMHead(ctx.child("lm_head"), model_.embed_tokens())
-                   : ParallelLMHead(ctx.child("lm_head"), config_.vocab_size, config_.hidden_size)),
-      logits_processor_(ctx, config_.vocab_size) {}
+      parallel_(ctx.parallel),
+      model_(ctx.child("model"), config_, options, config_.tie_word_embeddings),
+      logits_processor_(ctx, config_.vocab_size) {
+  if (!parallel_.is_last_stage()) return;
+  if (config_.tie_word_embeddings)
+    lm_head_.emplace(ctx.child("lm_head"), model_.embed_tokens());
+  else
+    lm_head_.emplace(ctx.child("lm_head"), config_.vocab_size, config_.hidden_size);
+}
 
 Tensor LlamaForCausalLM::embed_input_ids(const Tensor& input_ids) {
   return model_.embed_input_ids(input_ids);
@@ -138,8 +185,23 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& position
   return model_.forward(input_ids, positions, context);
 }
 
+IntermediateTensors LlamaForCausalLM::forward_stage(const Tensor& input_ids,
+                                                    const Tensor& positions,
+                                                    ForwardContext& context,
+                                                    const IntermediateTensors& inputs) {
+  return model_.forward_stage(input_ids, positions, context, inputs);
+}
+
+IntermediateTensors LlamaForCausalLM::make_empty_intermediate_tensors(int64_t num_tokens) const {
+  return model_.make_empty_intermediate_tensors(num_tokens);
+}
+
 Tensor LlamaForCausalLM::compute_logits(const Tensor& hidden_states) {
-  return logits_processor_.forward(lm_head_, hidden_states);
+  PAGODA_CHECK(lm_head_.has_value(), InvalidArgument,
+               fmt::format("compute_logits on pipeline stage {} of {}", parallel_.pp_rank,
+                           parallel_.pp_size),
+               "compute logits on the last stage, which holds the LM head");
+  return logits_processor_.forward(*lm_head_, hidden_states);
 }
 
 WeightLoadingRules LlamaForCausalLM::weight_loading_rules() const {
@@ -149,7 +211,14 @@ WeightLoadingRules LlamaForCausalLM::weight_loading_rules() const {
                    {".qkv_proj", ".v_proj", "v"},
                    {".gate_up_proj", ".gate_proj", "0"},
                    {".gate_up_proj", ".up_proj", "1"}};
-  if (config_.tie_word_embeddings) rules.skip_prefixes.push_back("lm_head.");
+  if (config_.tie_word_embeddings || !parallel_.is_last_stage())
+    rules.skip_prefixes.push_back("lm_head.");
+  // Pipeline stages load only what they built.
+  skip_layers_outside(rules, "model.layers", config_.num_hidden_layers, model_.layer_range());
+  const bool has_embeddings = parallel_.is_first_stage() ||
+                              (parallel_.is_last_stage() && config_.tie_word_embeddings);
+  if (!has_embeddings) rules.skip_prefixes.push_back("model.embed_tokens.");
+  if (!parallel_.is_last_stage()) rules.skip_prefixes.push_back("model.norm.");
   return rules;
 }
 

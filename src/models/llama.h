@@ -65,18 +65,31 @@ class LlamaDecoderLayer {
   RMSNorm input_layernorm_, post_attention_layernorm_;
 };
 
+// The "model." part: embeddings, decoder layers, final norm. Under pipeline parallelism it holds
+// only its stage's layers (the others are never built: vLLM's PPMissingLayer), the embeddings on
+// the first stage (and the last, when the LM head is tied to them) and the norm on the last.
 class LlamaModel {
  public:
-  LlamaModel(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options);
+  LlamaModel(const ModelInitContext& ctx, const ModelConfig& config, const LlamaOptions& options,
+             bool keep_embeddings_on_last_stage);
   Tensor embed_input_ids(const Tensor& input_ids) const;
   Tensor forward(const Tensor& input_ids, const Tensor& positions,
                  const ForwardContext& context) const;
-  const VocabParallelEmbedding& embed_tokens() const { return embed_tokens_; }
+  IntermediateTensors forward_stage(const Tensor& input_ids, const Tensor& positions,
+                                    const ForwardContext& context,
+                                    const IntermediateTensors& inputs) const;
+  IntermediateTensors make_empty_intermediate_tensors(int64_t num_tokens) const;
+  const VocabParallelEmbedding& embed_tokens() const;
+  LayerRange layer_range() const { return range_; }
 
  private:
-  VocabParallelEmbedding embed_tokens_;
-  std::vector<std::unique_ptr<LlamaDecoderLayer>> layers_;
-  RMSNorm norm_;
+  ParallelState parallel_;
+  int64_t hidden_size_;
+  DType dtype_;
+  std::optional<VocabParallelEmbedding> embed_tokens_;
+  LayerRange range_;
+  std::vector<std::unique_ptr<LlamaDecoderLayer>> layers_;  // layers range_.begin ... end - 1
+  std::optional<RMSNorm> norm_;
 };
 
 class LlamaForCausalLM : public Model {
@@ -86,12 +99,17 @@ class LlamaForCausalLM : public Model {
   Tensor forward(const Tensor& input_ids, const Tensor& positions,
                  ForwardContext& context) override;
   Tensor compute_logits(const Tensor& hidden_states) override;
+  IntermediateTensors forward_stage(const Tensor& input_ids, const Tensor& positions,
+                                    ForwardContext& context,
+                                    const IntermediateTensors& inputs) override;
+  IntermediateTensors make_empty_intermediate_tensors(int64_t num_tokens) const override;
   WeightLoadingRules weight_loading_rules() const override;
 
  private:
   const ModelConfig& config_;
+  ParallelState parallel_;
   LlamaModel model_;
-  ParallelLMHead lm_head_;
+  std::optional<ParallelLMHead> lm_head_;  // the last pipeline stage's
   LogitsProcessor logits_processor_;
 };
 

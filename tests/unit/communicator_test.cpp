@@ -97,3 +97,23 @@ TEST(ParallelState, SingleIsTpOne) {
   s.tp_group->all_gather(t, out, 0);
   EXPECT_EQ(out.data_as<float>()[1], 0.0f);
 }
+
+#include "common/communicator_conformance.h"
+
+TEST(InProcessGroup, PassesTheCommunicatorConformanceChecks) {
+  for (int size : {1, 2, 3, 4}) {
+    std::vector<std::string> failures(static_cast<size_t>(size));
+    run_ranks(size, [&](int rank, Communicator& c) {
+      failures[static_cast<size_t>(rank)] = pagoda::testing::check_collectives(c);
+    });
+    for (const auto& f : failures) EXPECT_EQ(f, "") << "group of " << size;
+  }
+}
+
+TEST(SingleCommunicator, PassesTheCommunicatorConformanceChecks) {
+  SingleCommunicator c;
+  EXPECT_EQ(pagoda::testing::check_collectives(c), "");
+  Tensor t = Tensor::zeros({2}, DType::F32);
+  EXPECT_THROW(c.send(t, 0), Error);
+  EXPECT_THROW(c.recv(t, 0), Error);
+}
