@@ -69,16 +69,16 @@ RankGroups rank_groups(int tp, int pp) {
   PAGODA_CHECK(tp >= 1 && pp >= 1, InvalidArgument,
                fmt::format("tensor_parallel_size {} and pipeline_parallel_size {}; both must be >= 1", tp, pp),
                "pass sizes of at least 1");
+  if (tp * pp == 1) {
+    static SingleCommunicator world, tp_group, pp_group;
+    return {&world, &tp_group, &pp_group};
+  }
   if (installed != nullptr) {
     PAGODA_CHECK(installed->tp->size() == tp && installed->pp->size() == pp, InvalidArgument,
                  fmt::format("this thread's rank groups are {} x {}, but {} x {} was asked for",
                              installed->tp->size(), installed->pp->size(), tp, pp),
                  "install groups of the engine's shape");
     return *installed;
-  }
-  if (tp * pp == 1) {
-    static SingleCommunicator world, tp_group, pp_group;
-    return {&world, &tp_group, &pp_group};
   }
   const LauncherInfo launcher = pagoda::launcher_info();
   PAGODA_CHECK(launcher.world_size > 1, InvalidArgument,

@@ -53,6 +53,7 @@ void run_engine_worker(const EngineArgs& own_args) {
           failure = e;
         }
         agree_on_startup(world, failure ? &*failure : nullptr);
+        agree_on_model(world, model_fingerprint(*config, decode_worker_args(payload, own_args).model));
         // The runner's cache sizing, collectively (see ModelRunner's constructor).
         all_gather_values(world, worker->kv_cache_bytes_per_token());
         all_gather_values(world, worker->sliding_window_code());

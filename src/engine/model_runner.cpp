@@ -38,7 +38,10 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
     if (!multi_process()) throw;
     failure = e;
   }
-  if (multi_process()) agree_on_startup(world, failure ? &*failure : nullptr);
+  if (multi_process()) {
+    agree_on_startup(world, failure ? &*failure : nullptr);
+    agree_on_model(world, model_fingerprint(config, args.model));
+  }
 
   // Size the cache for the rank with the most KV bytes per token; every rank's windows count.
   const std::vector<int64_t> bytes = all_gather_values(world, worker_->kv_cache_bytes_per_token());

@@ -4,7 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "pagoda/error.h"
+#include <optional>
 
 namespace pagoda::engine {
 
@@ -75,6 +80,27 @@ Error decode_error(const std::string& payload, const std::string& prefix) {
     return Error(ErrorCode::Internal, prefix + "an error arrived garbled", "every rank must run the same Pagoda build");
   return Error(static_cast<ErrorCode>(j["code"].get<int>()), prefix + j["problem"].get<std::string>(),
                j["fix"].get<std::string>());
+}
+
+std::string model_fingerprint(const ModelConfig& c, const std::string& model_dir) {
+  std::ifstream in(std::filesystem::path(model_dir) / "config.json", std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return fmt::format("{} with {} layers, hidden {}, {} heads, {} KV heads, vocabulary {}, {} (config.json hash {:016x})",
+                     c.architectures.empty() ? std::string("?") : c.architectures[0], c.num_hidden_layers,
+                     c.hidden_size, c.num_attention_heads, c.num_kv_heads, c.vocab_size, dtype_name(c.dtype),
+                     std::hash<std::string>{}(bytes.str()));
+}
+
+void agree_on_model(Communicator& world, const std::string& fingerprint) {
+  std::string rank0 = fingerprint;
+  broadcast_bytes(world, rank0, 0);
+  std::optional<Error> mismatch;
+  if (rank0 != fingerprint)
+    mismatch = Error(ErrorCode::InvalidArgument,
+                     fmt::format("this rank loaded {}, but rank 0 loaded {}", fingerprint, rank0),
+                     "give every host the same model files at the same path");
+  agree_on_startup(world, mismatch ? &*mismatch : nullptr);
 }
 
 void agree_on_startup(Communicator& world, const Error* error) {

@@ -18,6 +18,7 @@
 #include "pagoda/communicator.h"
 #include "pagoda/engine_args.h"
 #include "pagoda/error.h"
+#include "pagoda/model_config.h"
 
 namespace pagoda::engine {
 
@@ -43,6 +44,13 @@ EngineArgs decode_worker_args(const std::string& payload, EngineArgs base);
 // any rank failed, every rank throws the first failing rank's pagoda::Error (its code, problem
 // prefixed with the rank, and fix).
 void agree_on_startup(Communicator& world, const Error* error);
+
+// What a rank loaded, for agree_on_model: the architecture, the shapes that decide the split, the
+// dtype and a hash of config.json's bytes.
+std::string model_fingerprint(const ModelConfig& config, const std::string& model_dir);
+// Collective over the world: every rank must have loaded the model rank 0 did (the same path may
+// hold different files on different hosts). Throws pagoda::Error on every rank otherwise.
+void agree_on_model(Communicator& world, const std::string& fingerprint);
 
 // Rank 0's Abort message: encodes an error for the wire, and back.
 std::string encode_error(const Error& error);
