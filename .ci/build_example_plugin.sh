@@ -53,5 +53,21 @@ for arch in ExampleForCausalLM ExampleLazyForCausalLM; do
     echo "CI: the plugin's $arch does not accept the Llama fixture checkpoint" >&2
     exit 1
   fi
+  # Plugins load in every rank: under mpirun at tensor_parallel_size 2 the plugin's model gives the
+  # single-process greedy tokens.
+  if command -v mpirun >/dev/null; then
+    generate=("$prefix/bin/pagoda" --plugin "$plugin" generate "$model" --skip-tokenizer-init
+              --prompt-token-ids 1,2,3,4,5 --prompt-token-ids 7,8,9 --temperature 0 --max-tokens 12
+              --dtype float32 --output json)
+    single=$("${generate[@]}" 2>/dev/null | grep -v '^No model')
+    parallel=$(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+      mpirun -np 2 --oversubscribe "${generate[@]}" --tensor-parallel-size 2 2>/dev/null)
+    if [ -z "$single" ] || [ "$single" != "$parallel" ]; then
+      echo "CI: $arch under mpirun -np 2 --tensor-parallel-size 2 differs from one process" >&2
+      diff <(echo "$single") <(echo "$parallel") >&2 || true
+      exit 1
+    fi
+    echo "CI: $arch at tensor_parallel_size 2 (mpirun -np 2) equals one process"
+  fi
 done
 echo "CI: example plugin built against the installed package; both architectures registered and checked"

@@ -93,6 +93,7 @@ int run_bench_command(BenchOptions& o) {
                            o.num_iters_warmup),
                "pass positive lengths and counts");
   EngineArgs args = o.engine.resolve();
+  if (serve_as_worker(args)) return 0;  // ranks > 0 under mpirun
   args.skip_tokenizer_init = true;  // synthetic token ids; no text is produced
   LLM llm(args);
   const int64_t vocab = llm.engine().model_config().vocab_size;

@@ -27,6 +27,7 @@ CLI::App* ChatCommandOptions::add_to(CLI::App& app) {
 
 int run_chat_command(ChatCommandOptions& o) {
   const EngineArgs args = o.engine.resolve();
+  if (serve_as_worker(args)) return 0;  // ranks > 0 under mpirun
   ChatOptions chat;
   if (!o.chat_template_file.empty()) {
     std::ifstream f(o.chat_template_file);

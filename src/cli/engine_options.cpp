@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "cli/default_model.h"
+#include "pagoda/distributed.h"
+#include "pagoda/logging.h"
 #include "pagoda/error.h"
 
 namespace pagoda::cli {
@@ -73,7 +77,15 @@ void EngineOptions::add_to(CLI::App& app) {
   app.add_option("--generation-config", args.generation_config,
                  "auto (defaults from generation_config.json) or vllm")
       ->capture_default_str();
-  app.add_option("--threads", threads, "CPU threads (default: all cores; also PAGODA_NUM_THREADS)");
+  app.add_option("--tensor-parallel-size", args.tensor_parallel_size,
+                 "ranks each layer is split over (one process per rank, under mpirun)")
+      ->capture_default_str();
+  app.add_option("--pipeline-parallel-size", args.pipeline_parallel_size,
+                 "pipeline stages the layers are split over (one process per rank, under mpirun)")
+      ->capture_default_str();
+  app.add_option("--threads", threads,
+                 "CPU threads (default: all cores, shared by the ranks on one host; also "
+                 "PAGODA_NUM_THREADS)");
 }
 
 EngineArgs EngineOptions::resolve() {
@@ -85,8 +97,33 @@ EngineArgs EngineOptions::resolve() {
   PAGODA_CHECK(threads >= 0, InvalidArgument, fmt::format("--threads {} is negative", threads),
                "pass a thread count, or leave it out for all cores");
   if (threads > 0) setenv("PAGODA_NUM_THREADS", std::to_string(threads).c_str(), 1);
+  // Ranks on one host share its cores: one thread per core in all, not per rank.
+  const LauncherInfo launcher = launcher_info();
+  if (threads == 0 && launcher.local_size > 1 && std::getenv("PAGODA_NUM_THREADS") == nullptr) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned share = std::max(1u, cores / static_cast<unsigned>(launcher.local_size));
+    setenv("PAGODA_NUM_THREADS", std::to_string(share).c_str(), 1);
+  }
   out.validate();
   return out;
+}
+
+bool serve_as_worker(const EngineArgs& args) {
+  const LauncherInfo launcher = launcher_info();
+  const int64_t ranks = args.tensor_parallel_size * args.pipeline_parallel_size;
+  PAGODA_CHECK(launcher.world_size == 1 || launcher.world_size == ranks, InvalidArgument,
+               fmt::format("mpirun started {} processes, but tensor_parallel_size {} x "
+                           "pipeline_parallel_size {} is {} rank(s)",
+                           launcher.world_size, args.tensor_parallel_size,
+                           args.pipeline_parallel_size, ranks),
+               fmt::format("run mpirun -np {}, or pass --tensor-parallel-size and "
+                           "--pipeline-parallel-size whose product is {}",
+                           ranks, launcher.world_size));
+  if (launcher.world_rank == 0) return false;
+  // The workers' logs would repeat rank 0's: only warnings and errors, unless asked.
+  if (std::getenv("PAGODA_LOG_LEVEL") == nullptr) set_log_level(LogLevel::Warn);
+  run_engine_worker(args);
+  return true;
 }
 
 void SamplingOptions::add_to(CLI::App& app) {

@@ -25,6 +25,11 @@ struct EngineOptions {
   EngineArgs resolve();
 };
 
+// Ranks > 0 of a multi-process engine (mpirun): serves rank 0's engine with run_engine_worker and
+// returns true; the command then exits. False on rank 0 and in single-process runs. Throws
+// pagoda::Error when mpirun started more processes than the engine has ranks.
+bool serve_as_worker(const EngineArgs& args);
+
 // Sampling options (--max-tokens, --temperature, ...): those given override `defaults`.
 struct SamplingOptions {
   std::optional<int64_t> max_tokens, top_k, n, seed, min_tokens, logprobs, prompt_logprobs;

@@ -100,6 +100,7 @@ CLI::App* GenerateOptions::add_to(CLI::App& app) {
 
 int run_generate_command(GenerateOptions& options) {
   const EngineArgs args = options.engine.resolve();
+  if (serve_as_worker(args)) return 0;  // ranks > 0 under mpirun
   PAGODA_CHECK(!options.prompts.empty() || !options.prompt_token_ids.empty(), InvalidArgument,
                "generate needs a prompt", "pass --prompt TEXT or --prompt-token-ids 1,2,3");
   std::vector<Prompt> prompts;

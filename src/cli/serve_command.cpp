@@ -98,8 +98,6 @@ CLI::App* ServeOptions::add_to(CLI::App& app) {
                   "model name(s) clients use (default: the model path)");
   cmd->add_option("--chat-template", chat_template, "a chat template file (or text) to use");
   cmd->add_flag("--enable-prefix-caching", enable_prefix_caching, "prefix caching (the default)");
-  cmd->add_option("--tensor-parallel-size", tensor_parallel_size, "tensor-parallel ranks")
-      ->capture_default_str();
   cmd->add_option("--device", device, "cpu (CUDA serving arrives with the CUDA model runner)")
       ->capture_default_str();
   cmd->add_option("--plugin", plugins, "load a model plugin library (repeatable)");
@@ -120,11 +118,6 @@ int run_serve_command(ServeOptions& o) {
   PAGODA_CHECK(o.device == "cpu", Unsupported,
                fmt::format("--device {}: this build serves on the CPU only", o.device),
                "use --device cpu (the CUDA model runner is not finished yet)");
-  PAGODA_CHECK(o.tensor_parallel_size == 1, Unsupported,
-               fmt::format("--tensor-parallel-size {}: multi-process tensor parallelism is not "
-                           "available in this build",
-                           o.tensor_parallel_size),
-               "use --tensor-parallel-size 1");
   for (const auto& p : o.plugins) ModelRegistry::global().load_plugin(p);
   if (o.server.api_key.empty())
     if (const char* key = std::getenv("PAGODA_API_KEY")) o.server.api_key = key;
@@ -133,6 +126,7 @@ int run_serve_command(ServeOptions& o) {
   if (!o.chat_template.empty()) o.server.chat_template = read_chat_template(o.chat_template);
 
   EngineArgs args = o.engine.resolve();
+  if (serve_as_worker(args)) return 0;  // ranks > 0 under mpirun; rank 0 serves the API
   args.load_progress = show_load_progress;
   AsyncEngine engine(args);
   server::OpenAIServer server(engine, o.server);

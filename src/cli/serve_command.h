@@ -18,7 +18,6 @@ struct ServeOptions {
   std::string chat_template;  // a file, or the template itself
   std::string max_request_body = "16MiB";
   std::string device = "cpu";
-  int64_t tensor_parallel_size = 1;
   bool enable_prefix_caching = false;  // the default; accepted for vLLM's spelling
   std::vector<std::string> plugins;
 
