@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <csignal>
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
@@ -122,6 +123,9 @@ bool serve_as_worker(const EngineArgs& args) {
   if (launcher.world_rank == 0) return false;
   // The workers' logs would repeat rank 0's: only warnings and errors, unless asked.
   if (std::getenv("PAGODA_LOG_LEVEL") == nullptr) set_log_level(LogLevel::Warn);
+  // Ctrl-C in a terminal reaches every rank of the process group; rank 0 decides when the engine
+  // stops (a server drains its requests first) and then tells the workers, so they ignore it.
+  std::signal(SIGINT, SIG_IGN);
   run_engine_worker(args);
   return true;
 }
