@@ -17,24 +17,36 @@ namespace {
 
 float load_as_float(const void* p, DType dtype, int64_t i) {
   switch (dtype) {
-    case DType::F32: return static_cast<const float*>(p)[i];
-    case DType::BF16: return static_cast<float>(static_cast<const bf16*>(p)[i]);
-    case DType::F16: return static_cast<float>(static_cast<const f16*>(p)[i]);
-    default: PAGODA_ASSERT(false);
+    case DType::F32:
+      return static_cast<const float*>(p)[i];
+    case DType::BF16:
+      return static_cast<float>(static_cast<const bf16*>(p)[i]);
+    case DType::F16:
+      return static_cast<float>(static_cast<const f16*>(p)[i]);
+    default:
+      PAGODA_ASSERT(false);
   }
 }
 
 void store_float(void* p, DType dtype, int64_t i, float v) {
   switch (dtype) {
-    case DType::F32: static_cast<float*>(p)[i] = v; break;
-    case DType::BF16: static_cast<bf16*>(p)[i] = bf16(v); break;
-    case DType::F16: static_cast<f16*>(p)[i] = f16(v); break;
-    default: PAGODA_ASSERT(false);
+    case DType::F32:
+      static_cast<float*>(p)[i] = v;
+      break;
+    case DType::BF16:
+      static_cast<bf16*>(p)[i] = bf16(v);
+      break;
+    case DType::F16:
+      static_cast<f16*>(p)[i] = f16(v);
+      break;
+    default:
+      PAGODA_ASSERT(false);
   }
 }
 
 struct Group {
-  explicit Group(int n) : size(n), sync(n), slots(static_cast<size_t>(n)), failed(static_cast<size_t>(n)) {}
+  explicit Group(int n)
+      : size(n), sync(n), slots(static_cast<size_t>(n)), failed(static_cast<size_t>(n)) {}
   int size;
   std::barrier<> sync;
   std::vector<const Tensor*> slots;  // each rank's argument during a collective
@@ -47,18 +59,20 @@ struct Group {
 
 class InProcessCommunicator final : public Communicator {
  public:
-  InProcessCommunicator(std::shared_ptr<Group> group, int rank) : group_(std::move(group)), rank_(rank) {}
+  InProcessCommunicator(std::shared_ptr<Group> group, int rank)
+      : group_(std::move(group)), rank_(rank) {}
   int rank() const override { return rank_; }
   int size() const override { return group_->size; }
   void barrier() override { group_->sync.arrive_and_wait(); }
 
   void all_reduce_sum(Tensor& tensor) override {
-    PAGODA_CHECK(tensor.dtype() == DType::F32 || tensor.dtype() == DType::BF16 || tensor.dtype() == DType::F16,
+    PAGODA_CHECK(tensor.dtype() == DType::F32 || tensor.dtype() == DType::BF16 ||
+                     tensor.dtype() == DType::F16,
                  InvalidArgument,
                  fmt::format("all_reduce_sum of a {} tensor", dtype_name(tensor.dtype())),
                  "all-reduce f32, bf16 or f16 tensors");
-    PAGODA_CHECK(tensor.is_contiguous(), InvalidArgument, "all_reduce_sum of a non-contiguous tensor",
-                 "make the tensor contiguous first");
+    PAGODA_CHECK(tensor.is_contiguous(), InvalidArgument,
+                 "all_reduce_sum of a non-contiguous tensor", "make the tensor contiguous first");
     publish(tensor);
     const std::string mismatch = shape_mismatch(tensor, "all_reduce_sum");
     // Each rank sums its own share of the elements over all ranks, in rank order, into a
@@ -68,21 +82,25 @@ class InProcessCommunicator final : public Communicator {
     const int64_t per_rank = (n + size() - 1) / size();
     const int64_t begin = std::min(n, per_rank * rank_);
     const int64_t end = std::min(n, begin + per_rank);
-    if (rank_ == 0 && mismatch.empty()) result_ = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
+    if (rank_ == 0 && mismatch.empty())
+      result_ = std::make_shared<std::vector<float>>(static_cast<size_t>(n));
     // Every rank finishes reading the others' arguments before any rank throws and frees its own.
     group_->sync.arrive_and_wait();
     if (!mismatch.empty())
-      throw_error(ErrorCode::InvalidArgument, mismatch, "every rank must pass a tensor of the same shape and dtype");
+      throw_error(ErrorCode::InvalidArgument, mismatch,
+                  "every rank must pass a tensor of the same shape and dtype");
     auto* shared = static_cast<InProcessCommunicator*>(peer(0));
     std::vector<float>& out = *shared->result_;
     for (int64_t i = begin; i < end; ++i) {
       float sum = 0.0f;
-      for (int r = 0; r < size(); ++r) sum += load_as_float(group_->slots[r]->data(), tensor.dtype(), i);
+      for (int r = 0; r < size(); ++r)
+        sum += load_as_float(group_->slots[r]->data(), tensor.dtype(), i);
       out[static_cast<size_t>(i)] = sum;
     }
     group_->sync.arrive_and_wait();
     void* dst = tensor.mutable_data();
-    for (int64_t i = 0; i < n; ++i) store_float(dst, tensor.dtype(), i, out[static_cast<size_t>(i)]);
+    for (int64_t i = 0; i < n; ++i)
+      store_float(dst, tensor.dtype(), i, out[static_cast<size_t>(i)]);
     group_->sync.arrive_and_wait();  // nobody leaves while others still read the slots
   }
 
@@ -101,10 +119,11 @@ class InProcessCommunicator final : public Communicator {
     }
     // One rank's bad output must stop every rank, or the others would wait for it forever.
     if (any_rank_failed(!problem.empty()))
-      throw_error(ErrorCode::InvalidArgument,
-                  problem.empty() ? std::string("all_gather: another rank passed a bad argument") : problem,
-                  "every rank passes the same shape and dtype, the output is the input times the group "
-                  "size along an existing gather dimension");
+      throw_error(
+          ErrorCode::InvalidArgument,
+          problem.empty() ? std::string("all_gather: another rank passed a bad argument") : problem,
+          "every rank passes the same shape and dtype, the output is the input times the group "
+          "size along an existing gather dimension");
     const int64_t part = input.size(d);
     for (int r = 0; r < size(); ++r) {
       Tensor dst = output.slice(d, r * part, (r + 1) * part);
@@ -129,10 +148,11 @@ class InProcessCommunicator final : public Communicator {
                               expected.to_string(), dtype_name(input.dtype()));
     }
     if (any_rank_failed(!problem.empty()))
-      throw_error(ErrorCode::InvalidArgument,
-                  problem.empty() ? std::string("gather: another rank passed a bad argument") : problem,
-                  "every rank passes the same shape and dtype; the root's output is the input times "
-                  "the group size along the gather dimension");
+      throw_error(
+          ErrorCode::InvalidArgument,
+          problem.empty() ? std::string("gather: another rank passed a bad argument") : problem,
+          "every rank passes the same shape and dtype; the root's output is the input times "
+          "the group size along the gather dimension");
     if (rank_ == root) {
       const int64_t part = input.size(d);
       for (int r = 0; r < size(); ++r) {
@@ -148,9 +168,10 @@ class InProcessCommunicator final : public Communicator {
     publish(tensor);
     const std::string problem = shape_mismatch(tensor, "broadcast");
     if (any_rank_failed(!problem.empty()))
-      throw_error(ErrorCode::InvalidArgument,
-                  problem.empty() ? std::string("broadcast: another rank passed a bad argument") : problem,
-                  "every rank passes a tensor of the root's shape and dtype");
+      throw_error(
+          ErrorCode::InvalidArgument,
+          problem.empty() ? std::string("broadcast: another rank passed a bad argument") : problem,
+          "every rank passes a tensor of the root's shape and dtype");
     if (rank_ != root) tensor.copy_from(*group_->slots[static_cast<size_t>(root)]);
     group_->sync.arrive_and_wait();
   }
@@ -211,8 +232,8 @@ class InProcessCommunicator final : public Communicator {
     for (int r = 0; r < size(); ++r) {
       const Tensor* other = group_->slots[static_cast<size_t>(r)];
       if (!(other->shape() == t.shape()) || other->dtype() != t.dtype())
-        return fmt::format("{}: rank {} passed {} but rank {} passed {}", op, rank_, t.to_string(), r,
-                           other->to_string());
+        return fmt::format("{}: rank {} passed {} but rank {} passed {}", op, rank_, t.to_string(),
+                           r, other->to_string());
     }
     return "";
   }

@@ -85,12 +85,13 @@ int normalize_dim(const char* op, const Tensor& t, int dim) {
 
 // Copies the size() contiguous blocks of `stacked` (rank after rank) into output's slices
 // along `dim`.
-void scatter_blocks(const Tensor& stacked, Tensor& output, int dim, const Shape& part_shape, int ranks) {
+void scatter_blocks(const Tensor& stacked, Tensor& output, int dim, const Shape& part_shape,
+                    int ranks) {
   const int64_t part = part_shape[dim];
   const int64_t block_bytes = static_cast<int64_t>(stacked.nbytes()) / ranks;
   for (int r = 0; r < ranks; ++r) {
-    const Tensor src = Tensor::from_blob_read_only(static_cast<const char*>(stacked.data()) + r * block_bytes,
-                                                   part_shape, stacked.dtype());
+    const Tensor src = Tensor::from_blob_read_only(
+        static_cast<const char*>(stacked.data()) + r * block_bytes, part_shape, stacked.dtype());
     Tensor dst = output.slice(dim, r * part, (r + 1) * part);
     dst.copy_from(src);
   }
@@ -137,8 +138,8 @@ class MpiCommunicator final : public Communicator {
     // Allgather per chunk: each rank's chunk lands at its own block of the stacked buffer.
     for_each_chunk(bytes, [&](int64_t off, int count) {
       std::vector<char> piece(static_cast<size_t>(count) * static_cast<size_t>(size_));
-      check_mpi(MPI_Allgather(static_cast<const char*>(in.data()) + off, count, MPI_BYTE, piece.data(), count,
-                              MPI_BYTE, comm_),
+      check_mpi(MPI_Allgather(static_cast<const char*>(in.data()) + off, count, MPI_BYTE,
+                              piece.data(), count, MPI_BYTE, comm_),
                 "Allgather");
       for (int r = 0; r < size_; ++r)
         std::copy_n(piece.data() + static_cast<size_t>(r) * static_cast<size_t>(count), count,
@@ -155,9 +156,10 @@ class MpiCommunicator final : public Communicator {
     const int64_t bytes = static_cast<int64_t>(in.nbytes());
     Tensor stacked = rank_ == root ? Tensor::empty({size_ * in.numel()}, in.dtype()) : Tensor();
     for_each_chunk(bytes, [&](int64_t off, int count) {
-      std::vector<char> piece(rank_ == root ? static_cast<size_t>(count) * static_cast<size_t>(size_) : 0);
-      check_mpi(MPI_Gather(static_cast<const char*>(in.data()) + off, count, MPI_BYTE, piece.data(), count,
-                           MPI_BYTE, root, comm_),
+      std::vector<char> piece(
+          rank_ == root ? static_cast<size_t>(count) * static_cast<size_t>(size_) : 0);
+      check_mpi(MPI_Gather(static_cast<const char*>(in.data()) + off, count, MPI_BYTE, piece.data(),
+                           count, MPI_BYTE, root, comm_),
                 "Gather");
       if (rank_ != root) return;
       for (int r = 0; r < size_; ++r)
@@ -170,7 +172,8 @@ class MpiCommunicator final : public Communicator {
   void broadcast(Tensor& tensor, int root) override {
     check_peer("broadcast", root);
     require_contiguous("broadcast", tensor);
-    auto* data = static_cast<char*>(rank_ == root ? const_cast<void*>(tensor.data()) : tensor.mutable_data());
+    auto* data = static_cast<char*>(rank_ == root ? const_cast<void*>(tensor.data())
+                                                  : tensor.mutable_data());
     for_each_chunk(static_cast<int64_t>(tensor.nbytes()), [&](int64_t off, int count) {
       check_mpi(MPI_Bcast(data + off, count, MPI_BYTE, root, comm_), "Bcast");
     });
@@ -180,7 +183,9 @@ class MpiCommunicator final : public Communicator {
     check_peer("send", dst);
     const Tensor t = tensor.is_contiguous() ? tensor : tensor.clone();
     for_each_chunk(static_cast<int64_t>(t.nbytes()), [&](int64_t off, int count) {
-      check_mpi(MPI_Send(static_cast<const char*>(t.data()) + off, count, MPI_BYTE, dst, kTag, comm_), "Send");
+      check_mpi(
+          MPI_Send(static_cast<const char*>(t.data()) + off, count, MPI_BYTE, dst, kTag, comm_),
+          "Send");
     });
   }
 
@@ -193,9 +198,10 @@ class MpiCommunicator final : public Communicator {
       check_mpi(MPI_Recv(data + off, count, MPI_BYTE, src, kTag, comm_, &status), "Recv");
       int got = 0;
       MPI_Get_count(&status, MPI_BYTE, &got);
-      PAGODA_CHECK(got == count, Internal,
-                   fmt::format("MPI recv from rank {}: {} bytes arrived, {} expected", src, got, count),
-                   "every rank must run the same model and batch; this is a bug if they do");
+      PAGODA_CHECK(
+          got == count, Internal,
+          fmt::format("MPI recv from rank {}: {} bytes arrived, {} expected", src, got, count),
+          "every rank must run the same model and batch; this is a bug if they do");
     });
   }
 
@@ -207,21 +213,23 @@ class MpiCommunicator final : public Communicator {
   void reduce_f32(float* data, int64_t n) {
     constexpr int64_t kChunk = INT_MAX / 2;
     for (int64_t off = 0; off < n; off += kChunk)
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(kChunk, n - off)), MPI_FLOAT,
-                              MPI_SUM, comm_),
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + off, static_cast<int>(std::min(kChunk, n - off)),
+                              MPI_FLOAT, MPI_SUM, comm_),
                 "Allreduce");
   }
   void check_peer(const char* op, int peer) const {
     PAGODA_CHECK(peer >= 0 && peer < size_, InvalidArgument,
-                 fmt::format("MPI {} names rank {} in a group of {}", op, peer, size_), "name a rank of the group");
+                 fmt::format("MPI {} names rank {} in a group of {}", op, peer, size_),
+                 "name a rank of the group");
   }
   void check_output(const char* op, const Tensor& input, const Tensor& output, int d) const {
     Shape expected = input.shape();
     expected[d] *= size_;
-    PAGODA_CHECK(output.defined() && output.shape() == expected && output.dtype() == input.dtype(), InvalidArgument,
+    PAGODA_CHECK(output.defined() && output.shape() == expected && output.dtype() == input.dtype(),
+                 InvalidArgument,
                  fmt::format("MPI {}: output is {} but {} of {} is needed", op,
-                             output.defined() ? output.to_string() : std::string("undefined"), expected.to_string(),
-                             dtype_name(input.dtype())),
+                             output.defined() ? output.to_string() : std::string("undefined"),
+                             expected.to_string(), dtype_name(input.dtype())),
                  "size the output as the input times the group size along the gather dimension");
   }
 

@@ -16,8 +16,8 @@ void check_root(const char* op, int root) {
 
 void SingleCommunicator::all_gather(const Tensor& input, Tensor& output, int /*dim*/) {
   PAGODA_CHECK(input.shape() == output.shape(), InvalidArgument,
-               "all_gather in a group of one needs output of the input's shape, got " + output.to_string() +
-                   " for " + input.to_string(),
+               "all_gather in a group of one needs output of the input's shape, got " +
+                   output.to_string() + " for " + input.to_string(),
                "size the output as the input times the group size along the gather dimension");
   output.copy_from(input);
 }
@@ -27,15 +27,19 @@ void SingleCommunicator::gather(const Tensor& input, Tensor& output, int dim, in
   all_gather(input, output, dim);
 }
 
-void SingleCommunicator::broadcast(Tensor&, int root) { check_root("broadcast", root); }
+void SingleCommunicator::broadcast(Tensor&, int root) {
+  check_root("broadcast", root);
+}
 
 void SingleCommunicator::send(const Tensor&, int dst) {
-  throw Error(ErrorCode::InvalidArgument, fmt::format("send to rank {} in a group of one rank", dst),
+  throw Error(ErrorCode::InvalidArgument,
+              fmt::format("send to rank {} in a group of one rank", dst),
               "point-to-point transfers need a group of at least two ranks");
 }
 
 void SingleCommunicator::recv(Tensor&, int src) {
-  throw Error(ErrorCode::InvalidArgument, fmt::format("recv from rank {} in a group of one rank", src),
+  throw Error(ErrorCode::InvalidArgument,
+              fmt::format("recv from rank {} in a group of one rank", src),
               "point-to-point transfers need a group of at least two ranks");
 }
 

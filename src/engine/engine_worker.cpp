@@ -17,11 +17,13 @@ namespace pagoda {
 
 void run_engine_worker(const EngineArgs& own_args) {
   using namespace engine;
-  const distributed::RankGroups groups = distributed::rank_groups(
-      static_cast<int>(own_args.tensor_parallel_size), static_cast<int>(own_args.pipeline_parallel_size));
+  const distributed::RankGroups groups =
+      distributed::rank_groups(static_cast<int>(own_args.tensor_parallel_size),
+                               static_cast<int>(own_args.pipeline_parallel_size));
   Communicator& world = *groups.world;
   PAGODA_CHECK(world.rank() != 0, InvalidArgument, "run_engine_worker was called on world rank 0",
-               "build the engine (LLM, EngineCore, AsyncEngine) on rank 0 and call run_engine_worker on the others");
+               "build the engine (LLM, EngineCore, AsyncEngine) on rank 0 and call "
+               "run_engine_worker on the others");
 
   std::unique_ptr<ModelConfig> config;
   std::unique_ptr<ModelWorker> worker;
@@ -47,20 +49,22 @@ void run_engine_worker(const EngineArgs& own_args) {
           options.max_model_len = args.max_model_len;
           worker.reset();
           config = std::make_unique<ModelConfig>(ModelConfig::from_model_dir(args.model, options));
-          worker = std::make_unique<ModelWorker>(*config, args.model, args.seed, args.load_format == "dummy",
-                                                 LoadProgress(), groups);
+          worker = std::make_unique<ModelWorker>(
+              *config, args.model, args.seed, args.load_format == "dummy", LoadProgress(), groups);
         } catch (const Error& e) {
           failure = e;
         }
         agree_on_startup(world, failure ? &*failure : nullptr);
-        agree_on_model(world, model_fingerprint(*config, decode_worker_args(payload, own_args).model));
+        agree_on_model(world,
+                       model_fingerprint(*config, decode_worker_args(payload, own_args).model));
         // The runner's cache sizing, collectively (see ModelRunner's constructor).
         all_gather_values(world, worker->kv_cache_bytes_per_token());
         all_gather_values(world, worker->sliding_window_code());
         break;
       }
       case MessageKind::AllocateKVCache:
-        PAGODA_CHECK(worker != nullptr, Internal, "rank 0 allocated a KV cache before starting the engine",
+        PAGODA_CHECK(worker != nullptr, Internal,
+                     "rank 0 allocated a KV cache before starting the engine",
                      "every rank must run the same Pagoda build");
         worker->allocate_kv_cache(message.a, message.b);
         break;

@@ -23,7 +23,10 @@ int sharing_memory(const distributed::RankGroups& groups) {
 
 ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
                          const distributed::RankGroups& groups)
-    : config_(config), groups_(groups), ranks_sharing_memory_(sharing_memory(groups)), sampler_(args.seed) {
+    : config_(config),
+      groups_(groups),
+      ranks_sharing_memory_(sharing_memory(groups)),
+      sampler_(args.seed) {
   Communicator& world = *groups_.world;
   if (multi_process()) {
     send_message(world, {MessageKind::Start, 0, 0});
@@ -32,8 +35,8 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   }
   std::optional<Error> failure;
   try {
-    worker_ = std::make_unique<ModelWorker>(config, args.model, args.seed, args.load_format == "dummy",
-                                            args.load_progress, groups);
+    worker_ = std::make_unique<ModelWorker>(
+        config, args.model, args.seed, args.load_format == "dummy", args.load_progress, groups);
   } catch (const Error& e) {
     if (!multi_process()) throw;
     failure = e;
@@ -47,7 +50,8 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   const std::vector<int64_t> bytes = all_gather_values(world, worker_->kv_cache_bytes_per_token());
   const std::vector<int64_t> windows = all_gather_values(world, worker_->sliding_window_code());
   kv_bytes_per_token_ = *std::max_element(bytes.begin(), bytes.end());
-  const bool uniform = std::all_of(windows.begin(), windows.end(), [&](int64_t w) { return w == windows[0]; });
+  const bool uniform =
+      std::all_of(windows.begin(), windows.end(), [&](int64_t w) { return w == windows[0]; });
   if (uniform && windows[0] >= 0) sliding_window_ = windows[0];
 }
 
@@ -69,7 +73,8 @@ void ModelRunner::abort_workers(const distributed::RankGroups& groups, const Err
 
 void ModelRunner::allocate_kv_cache(int64_t num_blocks, int64_t block_size) {
   block_size_ = block_size;
-  if (multi_process()) send_message(*groups_.world, {MessageKind::AllocateKVCache, num_blocks, block_size});
+  if (multi_process())
+    send_message(*groups_.world, {MessageKind::AllocateKVCache, num_blocks, block_size});
   worker_->allocate_kv_cache(num_blocks, block_size);
 }
 
@@ -101,7 +106,8 @@ void ModelRunner::build_batch(const SchedulerOutput& step, const KVCacheManager&
       batch_.input_ids.push_back(s.token_ids()[static_cast<size_t>(p)]);
       batch_.positions.push_back(p);
       batch_.slot_mapping.push_back(
-          static_cast<int64_t>(blocks[static_cast<size_t>(p / block_size_)]) * block_size_ + p % block_size_);
+          static_cast<int64_t>(blocks[static_cast<size_t>(p / block_size_)]) * block_size_ +
+          p % block_size_);
       // Prompt logprobs: position p predicts prompt token p + 1.
       if (s.params().prompt_logprobs && p + 1 < s.num_prompt_tokens()) {
         prompt_rows.push_back(first_row + (p - start));
@@ -131,7 +137,8 @@ void ModelRunner::execute(const SchedulerOutput& step, const KVCacheManager& kv_
   if (multi_process()) {
     batch_.pack(packed_);
     send_message(*groups_.world, {MessageKind::Step, static_cast<int64_t>(packed_.size()), 0});
-    Tensor payload = Tensor::from_blob(packed_.data(), {static_cast<int64_t>(packed_.size())}, DType::I64);
+    Tensor payload =
+        Tensor::from_blob(packed_.data(), {static_cast<int64_t>(packed_.size())}, DType::I64);
     groups_.world->broadcast(payload, 0);
   }
   Tensor logits = worker_->execute(batch_);
@@ -157,13 +164,15 @@ void ModelRunner::execute(const SchedulerOutput& step, const KVCacheManager& kv_
     const Sequence& s = *step.scheduled[i].sequence;
     if (!s.params().prompt_logprobs) continue;
     const int64_t start = s.num_computed_tokens;
-    const int64_t end = std::min(start + step.scheduled[i].num_new_tokens, s.num_prompt_tokens() - 1);
+    const int64_t end =
+        std::min(start + step.scheduled[i].num_new_tokens, s.num_prompt_tokens() - 1);
     const int64_t n = std::max<int64_t>(end - start, 0);
     if (n == 0) continue;
     const int64_t first = num_sampled + static_cast<int64_t>(row);
     const Tensor rows = logits.slice(0, first, first + n);
     result.prompt_logprobs[i].resize(static_cast<size_t>(n));
-    compute_token_logprobs(rows, std::span(prompt_next_tokens_).subspan(row, static_cast<size_t>(n)),
+    compute_token_logprobs(rows,
+                           std::span(prompt_next_tokens_).subspan(row, static_cast<size_t>(n)),
                            *s.params().prompt_logprobs, result.prompt_logprobs[i]);
     row += static_cast<size_t>(n);
   }

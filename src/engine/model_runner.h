@@ -36,7 +36,8 @@ class ModelRunner {
   // Builds rank 0's share of the model (see ModelWorker) from args.model, args.load_format and
   // args.seed. In a multi-process engine it first sends the other ranks Start, and returns only
   // when every rank has loaded its share; a failure on any rank throws here (and there).
-  ModelRunner(const ModelConfig& config, const EngineArgs& args, const distributed::RankGroups& groups);
+  ModelRunner(const ModelConfig& config, const EngineArgs& args,
+              const distributed::RankGroups& groups);
   // Tells the other ranks to stop (Shutdown).
   ~ModelRunner();
   ModelRunner(const ModelRunner&) = delete;

@@ -66,11 +66,12 @@ void check_split(const ModelConfig& c, const ResolvedModel& model, const Paralle
                fmt::format("{} attention heads do not split over tensor_parallel_size {}",
                            c.num_attention_heads, tp),
                "use a tensor-parallel size that divides num_attention_heads");
-  PAGODA_CHECK(c.num_kv_heads % tp == 0 || tp % c.num_kv_heads == 0, InvalidArgument,
-               fmt::format("{} key/value heads neither split over nor replicate evenly across "
-                           "tensor_parallel_size {}",
-                           c.num_kv_heads, tp),
-               "use a tensor-parallel size that divides num_key_value_heads or is a multiple of it");
+  PAGODA_CHECK(
+      c.num_kv_heads % tp == 0 || tp % c.num_kv_heads == 0, InvalidArgument,
+      fmt::format("{} key/value heads neither split over nor replicate evenly across "
+                  "tensor_parallel_size {}",
+                  c.num_kv_heads, tp),
+      "use a tensor-parallel size that divides num_key_value_heads or is a multiple of it");
   if (c.intermediate_size)
     PAGODA_CHECK(*c.intermediate_size % tp == 0, InvalidArgument,
                  fmt::format("the MLP width {} (intermediate_size) does not split over "
@@ -126,11 +127,13 @@ ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path&
                "the engine runs attention models; recurrent models need the Mamba state cache");
   const bool parallel = parallel_.tp_size * parallel_.pp_size > 1;
   const std::string where =
-      parallel ? fmt::format(" on rank {} (tp {}/{}, pp {}/{})", groups_.world_rank(), parallel_.tp_rank,
-                             parallel_.tp_size, parallel_.pp_rank, parallel_.pp_size)
-               : std::string();
-  log::info("loaded {}{} ({} parameters, {:.1f} MiB, {})", resolved.architecture, where, parameters_.size(),
-            static_cast<double>(parameter_bytes_) / (1 << 20), dtype_name(config.dtype));
+      parallel
+          ? fmt::format(" on rank {} (tp {}/{}, pp {}/{})", groups_.world_rank(), parallel_.tp_rank,
+                        parallel_.tp_size, parallel_.pp_rank, parallel_.pp_size)
+          : std::string();
+  log::info("loaded {}{} ({} parameters, {:.1f} MiB, {})", resolved.architecture, where,
+            parameters_.size(), static_cast<double>(parameter_bytes_) / (1 << 20),
+            dtype_name(config.dtype));
 }
 
 int64_t ModelWorker::kv_cache_bytes_per_token() const {
@@ -154,7 +157,8 @@ int64_t ModelWorker::sliding_window_code() const {
 void ModelWorker::allocate_kv_cache(int64_t num_blocks, int64_t block_size) {
   for (const auto& [prefix, layer] : attention_.layers()) {
     const Shape shape{num_blocks, block_size, layer->num_kv_heads(), layer->head_size()};
-    layer->bind_kv_cache(Tensor::empty(shape, layer->dtype()), Tensor::empty(shape, layer->dtype()));
+    layer->bind_kv_cache(Tensor::empty(shape, layer->dtype()),
+                         Tensor::empty(shape, layer->dtype()));
   }
 }
 
@@ -162,7 +166,8 @@ Tensor ModelWorker::execute(const StepBatch& batch) {
   const int64_t num_tokens = batch.num_tokens();
   // The model reads ids and positions; the tensors only borrow the batch's buffers.
   const Tensor ids = Tensor::from_blob_read_only(batch.input_ids.data(), {num_tokens}, DType::I64);
-  const Tensor positions = Tensor::from_blob_read_only(batch.positions.data(), {num_tokens}, DType::I64);
+  const Tensor positions =
+      Tensor::from_blob_read_only(batch.positions.data(), {num_tokens}, DType::I64);
   ForwardContext context = batch.context();
   Communicator& pp = *parallel_.pp_group;
 
@@ -181,7 +186,8 @@ Tensor ModelWorker::execute(const StepBatch& batch) {
   if (rows == 0) return Tensor();
   if (parallel_.is_last_stage()) {
     // Every tensor-parallel rank of the last stage takes part (the LM head is split by vocab).
-    Tensor logits = model_->compute_logits(gather_rows(outputs.at("hidden_states"), batch.logit_rows));
+    Tensor logits =
+        model_->compute_logits(gather_rows(outputs.at("hidden_states"), batch.logit_rows));
     if (driver) return logits;
     // The last stage's first rank hands them to the first stage's, world rank 0.
     if (parallel_.tp_rank == 0) pp.send(logits, 0);

@@ -35,8 +35,8 @@ ForwardContext StepBatch::context() const {
 }
 
 void StepBatch::pack(std::vector<int64_t>& out) const {
-  const std::vector<int64_t>* fields[] = {&input_ids, &positions, &slot_mapping, &query_start_loc,
-                                          &seq_lens, &logit_rows};
+  const std::vector<int64_t>* fields[] = {&input_ids,       &positions, &slot_mapping,
+                                          &query_start_loc, &seq_lens,  &logit_rows};
   out.clear();
   out.push_back(kMagic);
   out.push_back(max_blocks_per_seq);
@@ -47,8 +47,8 @@ void StepBatch::pack(std::vector<int64_t>& out) const {
 }
 
 void StepBatch::unpack(std::span<const int64_t> packed) {
-  std::vector<int64_t>* fields[] = {&input_ids, &positions, &slot_mapping, &query_start_loc,
-                                    &seq_lens, &logit_rows};
+  std::vector<int64_t>* fields[] = {&input_ids,       &positions, &slot_mapping,
+                                    &query_start_loc, &seq_lens,  &logit_rows};
   const auto bad = [&](const std::string& why) {
     throw Error(ErrorCode::Internal, "a step batch from rank 0 is malformed: " + why,
                 "every rank must run the same Pagoda build");
@@ -60,10 +60,12 @@ void StepBatch::unpack(std::span<const int64_t> packed) {
     if (packed[2 + i] < 0) bad("a negative length");
     total += static_cast<size_t>(packed[2 + i]);
   }
-  if (total != packed.size()) bad(fmt::format("{} values for a header of {}", packed.size(), total));
+  if (total != packed.size())
+    bad(fmt::format("{} values for a header of {}", packed.size(), total));
   for (size_t i = 0; i < std::size(fields); ++i) {
     const auto n = static_cast<size_t>(packed[2 + i]);
-    fields[i]->assign(packed.begin() + static_cast<int64_t>(pos), packed.begin() + static_cast<int64_t>(pos + n));
+    fields[i]->assign(packed.begin() + static_cast<int64_t>(pos),
+                      packed.begin() + static_cast<int64_t>(pos + n));
     pos += n;
   }
   const auto n = static_cast<size_t>(packed[2 + kFields - 1]);

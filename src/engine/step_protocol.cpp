@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "pagoda/error.h"
-#include <optional>
 
 namespace pagoda::engine {
 
@@ -58,38 +57,45 @@ EngineArgs decode_worker_args(const std::string& payload, EngineArgs base) {
                              : std::optional<int64_t>(j.at("max_model_len").get<int64_t>());
     const auto tp = j.at("tensor_parallel_size").get<int64_t>();
     const auto pp = j.at("pipeline_parallel_size").get<int64_t>();
-    PAGODA_CHECK(tp == base.tensor_parallel_size && pp == base.pipeline_parallel_size, InvalidArgument,
-                 fmt::format("rank 0 runs tensor_parallel_size {} x pipeline_parallel_size {}, this rank {} x {}",
-                             tp, pp, base.tensor_parallel_size, base.pipeline_parallel_size),
-                 "give every rank the same parallel sizes");
+    PAGODA_CHECK(
+        tp == base.tensor_parallel_size && pp == base.pipeline_parallel_size, InvalidArgument,
+        fmt::format(
+            "rank 0 runs tensor_parallel_size {} x pipeline_parallel_size {}, this rank {} x {}",
+            tp, pp, base.tensor_parallel_size, base.pipeline_parallel_size),
+        "give every rank the same parallel sizes");
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::Internal, fmt::format("rank 0 sent incomplete engine arguments: {}", e.what()),
+    throw Error(ErrorCode::Internal,
+                fmt::format("rank 0 sent incomplete engine arguments: {}", e.what()),
                 "every rank must run the same Pagoda build");
   }
   return base;
 }
 
 std::string encode_error(const Error& error) {
-  return nlohmann::json{{"code", static_cast<int>(error.code())}, {"problem", error.problem()}, {"fix", error.fix()}}
+  return nlohmann::json{
+      {"code", static_cast<int>(error.code())}, {"problem", error.problem()}, {"fix", error.fix()}}
       .dump();
 }
 
 Error decode_error(const std::string& payload, const std::string& prefix) {
   const nlohmann::json j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("code") || !j.contains("problem") || !j.contains("fix"))
-    return Error(ErrorCode::Internal, prefix + "an error arrived garbled", "every rank must run the same Pagoda build");
-  return Error(static_cast<ErrorCode>(j["code"].get<int>()), prefix + j["problem"].get<std::string>(),
-               j["fix"].get<std::string>());
+    return Error(ErrorCode::Internal, prefix + "an error arrived garbled",
+                 "every rank must run the same Pagoda build");
+  return Error(static_cast<ErrorCode>(j["code"].get<int>()),
+               prefix + j["problem"].get<std::string>(), j["fix"].get<std::string>());
 }
 
 std::string model_fingerprint(const ModelConfig& c, const std::string& model_dir) {
   std::ifstream in(std::filesystem::path(model_dir) / "config.json", std::ios::binary);
   std::stringstream bytes;
   bytes << in.rdbuf();
-  return fmt::format("{} with {} layers, hidden {}, {} heads, {} KV heads, vocabulary {}, {} (config.json hash {:016x})",
-                     c.architectures.empty() ? std::string("?") : c.architectures[0], c.num_hidden_layers,
-                     c.hidden_size, c.num_attention_heads, c.num_kv_heads, c.vocab_size, dtype_name(c.dtype),
-                     std::hash<std::string>{}(bytes.str()));
+  return fmt::format(
+      "{} with {} layers, hidden {}, {} heads, {} KV heads, vocabulary {}, {} (config.json hash "
+      "{:016x})",
+      c.architectures.empty() ? std::string("?") : c.architectures[0], c.num_hidden_layers,
+      c.hidden_size, c.num_attention_heads, c.num_kv_heads, c.vocab_size, dtype_name(c.dtype),
+      std::hash<std::string>{}(bytes.str()));
 }
 
 void agree_on_model(Communicator& world, const std::string& fingerprint) {

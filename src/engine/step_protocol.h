@@ -22,7 +22,13 @@
 
 namespace pagoda::engine {
 
-enum class MessageKind : int64_t { Start = 1, Abort = 2, AllocateKVCache = 3, Step = 4, Shutdown = 5 };
+enum class MessageKind : int64_t {
+  Start = 1,
+  Abort = 2,
+  AllocateKVCache = 3,
+  Step = 4,
+  Shutdown = 5
+};
 
 struct Message {
   MessageKind kind = MessageKind::Shutdown;

@@ -26,17 +26,19 @@ std::vector<int64_t> partition_from_env(const char* text, int64_t num_layers, in
     char* end = nullptr;
     const long long n = std::strtoll(item.c_str(), &end, 10);
     PAGODA_CHECK(end != item.c_str() && *end == '\0' && n > 0, InvalidArgument,
-                 fmt::format("PAGODA_PP_LAYER_PARTITION '{}' has '{}', not a positive layer count", text, item),
+                 fmt::format("PAGODA_PP_LAYER_PARTITION '{}' has '{}', not a positive layer count",
+                             text, item),
                  "write one positive count per stage, e.g. 10,12,10");
     parts.push_back(n);
   }
   int64_t sum = 0;
   for (int64_t p : parts) sum += p;
-  PAGODA_CHECK(static_cast<int>(parts.size()) == pp_size && sum == num_layers, InvalidArgument,
-               fmt::format("PAGODA_PP_LAYER_PARTITION '{}' gives {} stages and {} layers; the model has {} "
-                           "layers over {} stages",
-                           text, parts.size(), sum, num_layers, pp_size),
-               "give one count per pipeline stage, summing to the model's num_hidden_layers");
+  PAGODA_CHECK(
+      static_cast<int>(parts.size()) == pp_size && sum == num_layers, InvalidArgument,
+      fmt::format("PAGODA_PP_LAYER_PARTITION '{}' gives {} stages and {} layers; the model has {} "
+                  "layers over {} stages",
+                  text, parts.size(), sum, num_layers, pp_size),
+      "give one count per pipeline stage, summing to the model's num_hidden_layers");
   return parts;
 }
 
@@ -45,9 +47,10 @@ std::vector<int64_t> partition_from_env(const char* text, int64_t num_layers, in
 const Tensor& IntermediateTensors::at(std::string_view name) const {
   for (const auto& [n, t] : tensors)
     if (n == name) return t;
-  throw Error(ErrorCode::InvalidArgument,
-              fmt::format("the previous pipeline stage sent no '{}' (it sent: {})", name, names_of(*this)),
-              "every stage must run the same model");
+  throw Error(
+      ErrorCode::InvalidArgument,
+      fmt::format("the previous pipeline stage sent no '{}' (it sent: {})", name, names_of(*this)),
+      "every stage must run the same model");
 }
 
 void IntermediateTensors::set(std::string name, Tensor tensor) {
@@ -61,10 +64,12 @@ void IntermediateTensors::set(std::string name, Tensor tensor) {
 
 LayerRange pp_layer_range(int64_t num_layers, int pp_rank, int pp_size) {
   PAGODA_CHECK(pp_size >= 1 && pp_rank >= 0 && pp_rank < pp_size, InvalidArgument,
-               fmt::format("pipeline stage {} of {}", pp_rank, pp_size), "use a stage in [0, pp_size)");
-  PAGODA_CHECK(num_layers >= pp_size, InvalidArgument,
-               fmt::format("{} decoder layers cannot be split over {} pipeline stages", num_layers, pp_size),
-               fmt::format("use --pipeline-parallel-size {} or less", num_layers));
+               fmt::format("pipeline stage {} of {}", pp_rank, pp_size),
+               "use a stage in [0, pp_size)");
+  PAGODA_CHECK(
+      num_layers >= pp_size, InvalidArgument,
+      fmt::format("{} decoder layers cannot be split over {} pipeline stages", num_layers, pp_size),
+      fmt::format("use --pipeline-parallel-size {} or less", num_layers));
   std::vector<int64_t> parts;
   if (const char* env = std::getenv("PAGODA_PP_LAYER_PARTITION"); env != nullptr && *env != '\0') {
     parts = partition_from_env(env, num_layers, pp_size);
@@ -80,18 +85,20 @@ LayerRange pp_layer_range(int64_t num_layers, int pp_rank, int pp_size) {
   return range;
 }
 
-void skip_layers_outside(WeightLoadingRules& rules, const std::string& layers_prefix, int64_t num_layers,
-                         LayerRange range) {
+void skip_layers_outside(WeightLoadingRules& rules, const std::string& layers_prefix,
+                         int64_t num_layers, LayerRange range) {
   for (int64_t i = 0; i < num_layers; ++i)
     if (!range.contains(i)) rules.skip_prefixes.push_back(fmt::format("{}.{}.", layers_prefix, i));
 }
 
-IntermediateTensors Model::forward_stage(const Tensor& input_ids, const Tensor& positions, ForwardContext& context,
+IntermediateTensors Model::forward_stage(const Tensor& input_ids, const Tensor& positions,
+                                         ForwardContext& context,
                                          const IntermediateTensors& /*inputs*/) {
-  PAGODA_CHECK(parallel_.pp_size == 1, Unsupported,
-               fmt::format("this model does not support pipeline parallelism, but it is stage {} of {}",
-                           parallel_.pp_rank, parallel_.pp_size),
-               "run it with --pipeline-parallel-size 1 (tensor parallelism still works)");
+  PAGODA_CHECK(
+      parallel_.pp_size == 1, Unsupported,
+      fmt::format("this model does not support pipeline parallelism, but it is stage {} of {}",
+                  parallel_.pp_rank, parallel_.pp_size),
+      "run it with --pipeline-parallel-size 1 (tensor parallelism still works)");
   IntermediateTensors out;
   out.set("hidden_states", forward(input_ids, positions, context));
   return out;

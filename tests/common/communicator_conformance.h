@@ -51,7 +51,8 @@ std::string expect_values(const char* what, const Tensor& t, F f, double tol = 0
   for (int64_t i = 0; i < h.size(0); ++i)
     for (int64_t j = 0; j < cols; ++j) {
       const double got = h.data_as<float>()[i * cols + j], want = f(i, j);
-      if (std::fabs(got - want) > tol) return fmt::format("{}: element ({}, {}) is {}, expected {}\n", what, i, j, got, want);
+      if (std::fabs(got - want) > tol)
+        return fmt::format("{}: element ({}, {}) is {}, expected {}\n", what, i, j, got, want);
     }
   return "";
 }
@@ -64,11 +65,15 @@ inline std::string check_collectives(Communicator& c, Device device = Device::cp
   std::string failures;
 
   // all_reduce_sum, f32 and bf16.
-  Tensor a = make(3, 5, device, [&](int64_t i, int64_t j) { return static_cast<float>(me + 1) * (i * 5 + j); });
+  Tensor a = make(3, 5, device,
+                  [&](int64_t i, int64_t j) { return static_cast<float>(me + 1) * (i * 5 + j); });
   c.all_reduce_sum(a);
   const double ranks_sum = n * (n + 1) / 2.0;
-  failures += expect_values("all_reduce_sum f32", a, [&](int64_t i, int64_t j) { return ranks_sum * (i * 5 + j); });
-  Tensor b = make(2, 4, device, [&](int64_t i, int64_t j) { return static_cast<float>(me + i + j); }, DType::BF16);
+  failures += expect_values("all_reduce_sum f32", a,
+                            [&](int64_t i, int64_t j) { return ranks_sum * (i * 5 + j); });
+  Tensor b = make(
+      2, 4, device, [&](int64_t i, int64_t j) { return static_cast<float>(me + i + j); },
+      DType::BF16);
   c.all_reduce_sum(b);
   failures += expect_values("all_reduce_sum bf16", b,
                             [&](int64_t i, int64_t j) { return n * (i + j) + n * (n - 1) / 2.0; });
@@ -90,12 +95,14 @@ inline std::string check_collectives(Communicator& c, Device device = Device::cp
   Tensor gathered = me == root ? Tensor::empty({2, 3 * n}, DType::F32, device) : Tensor();
   c.gather(part, gathered, 1, root);
   if (me == root)
-    failures += expect_values("gather", gathered, [](int64_t i, int64_t j) { return (j / 3) * 100 + i * 10 + j % 3; });
+    failures += expect_values("gather", gathered,
+                              [](int64_t i, int64_t j) { return (j / 3) * 100 + i * 10 + j % 3; });
 
   // broadcast from the last rank.
   Tensor bc = make(4, 2, device, mine);
   c.broadcast(bc, root);
-  failures += expect_values("broadcast", bc, [&](int64_t i, int64_t j) { return root * 100 + i * 10 + j; });
+  failures +=
+      expect_values("broadcast", bc, [&](int64_t i, int64_t j) { return root * 100 + i * 10 + j; });
 
   // send and recv around a ring (even ranks send first, so no rank waits on a blocked peer).
   if (n > 1) {
@@ -109,18 +116,22 @@ inline std::string check_collectives(Communicator& c, Device device = Device::cp
       c.recv(in, prev);
       c.send(out, next);
     }
-    failures += expect_values("send/recv", in, [&](int64_t i, int64_t j) { return prev * 100 + i * 10 + j; });
+    failures += expect_values("send/recv", in,
+                              [&](int64_t i, int64_t j) { return prev * 100 + i * 10 + j; });
   }
 
   // Helpers built on the collectives (CPU groups).
   if (device.is_cpu()) {
-    std::string text = me == 0 ? std::string("hello from rank 0, a message of some length") : std::string("x");
+    std::string text =
+        me == 0 ? std::string("hello from rank 0, a message of some length") : std::string("x");
     broadcast_bytes(c, text, 0);
-    if (text != "hello from rank 0, a message of some length") failures += "broadcast_bytes: got '" + text + "'\n";
+    if (text != "hello from rank 0, a message of some length")
+      failures += "broadcast_bytes: got '" + text + "'\n";
     const std::vector<int64_t> values = all_gather_values(c, 7 * me + 1);
     for (int r = 0; r < n; ++r)
       if (values[static_cast<size_t>(r)] != 7 * r + 1)
-        failures += fmt::format("all_gather_values: rank {} gave {}\n", r, values[static_cast<size_t>(r)]);
+        failures +=
+            fmt::format("all_gather_values: rank {} gave {}\n", r, values[static_cast<size_t>(r)]);
   }
 
   // A bad argument is an error, not a hang or a crash.

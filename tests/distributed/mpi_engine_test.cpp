@@ -20,8 +20,12 @@ using namespace pagoda::testing;
 
 namespace {
 
-int world_size() { return launcher_info().world_size; }
-int world_rank() { return launcher_info().world_rank; }
+int world_size() {
+  return launcher_info().world_size;
+}
+int world_rank() {
+  return launcher_info().world_rank;
+}
 
 TEST(Mpi, LaunchedWithMoreThanOneRank) {
   ASSERT_GT(world_size(), 1) << "run this binary under mpirun -np 2 (or 4)";
@@ -56,23 +60,27 @@ TEST(Mpi, GreedyOutputsEqualTheSingleProcessEngine) {
   for (const ParallelFixture& fixture : parallel_fixtures()) {
     const auto prompts = fixture_prompts(fixture.name);
     // Rank 0 alone: the reference (no other rank takes part in a one-rank engine).
-    const auto single = world_rank() == 0 ? greedy_tokens(parallel_args(fixture.name, 1, 1), 0, prompts)
-                                          : std::vector<std::vector<int32_t>>{};
+    const auto single = world_rank() == 0
+                            ? greedy_tokens(parallel_args(fixture.name, 1, 1), 0, prompts)
+                            : std::vector<std::vector<int32_t>>{};
     for (const Layout l : layouts()) {
       SCOPED_TRACE(fmt::format("{} tp {} pp {}", fixture.name, l.tp, l.pp));
-      const int64_t layers = ModelConfig::from_model_dir(hf_fixture_dir(fixture.name)).num_hidden_layers;
+      const int64_t layers =
+          ModelConfig::from_model_dir(hf_fixture_dir(fixture.name)).num_hidden_layers;
       if (l.pp > layers) {
         // Every rank fails with the same message.
         try {
           greedy_tokens(parallel_args(fixture.name, l.tp, l.pp), world_rank(), prompts);
           ADD_FAILURE() << "more stages than layers did not fail";
         } catch (const Error& e) {
-          EXPECT_NE(std::string(e.what()).find("cannot be split over pipeline_parallel_size"), std::string::npos)
+          EXPECT_NE(std::string(e.what()).find("cannot be split over pipeline_parallel_size"),
+                    std::string::npos)
               << e.what();
         }
         continue;
       }
-      const auto parallel = greedy_tokens(parallel_args(fixture.name, l.tp, l.pp), world_rank(), prompts);
+      const auto parallel =
+          greedy_tokens(parallel_args(fixture.name, l.tp, l.pp), world_rank(), prompts);
       if (world_rank() != 0) continue;
       ASSERT_EQ(parallel.size(), single.size());
       for (size_t i = 0; i < single.size(); ++i) {

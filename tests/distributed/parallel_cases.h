@@ -21,7 +21,8 @@ struct ParallelFixture {
 
 // Every registered architecture with a transformers fixture.
 inline std::vector<ParallelFixture> parallel_fixtures() {
-  return {{"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
+  return {
+      {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
 }
 
 inline std::filesystem::path hf_fixture_dir(const std::string& name) {
@@ -57,8 +58,8 @@ inline EngineArgs parallel_args(const std::string& name, int tp, int pp) {
 
 // Rank 0: 16 greedy tokens for every prompt, batched in one engine. Other ranks: serve the engine
 // and return nothing.
-inline std::vector<std::vector<int32_t>> greedy_tokens(const EngineArgs& args, int world_rank,
-                                                       const std::vector<std::vector<int32_t>>& prompts) {
+inline std::vector<std::vector<int32_t>> greedy_tokens(
+    const EngineArgs& args, int world_rank, const std::vector<std::vector<int32_t>>& prompts) {
   if (world_rank != 0) {
     run_engine_worker(args);
     return {};
@@ -71,7 +72,8 @@ inline std::vector<std::vector<int32_t>> greedy_tokens(const EngineArgs& args, i
   std::vector<Prompt> inputs;
   for (const auto& p : prompts) inputs.push_back(Prompt::from_tokens(p));
   std::vector<std::vector<int32_t>> out;
-  for (const RequestOutput& r : llm.generate(inputs, {params})) out.push_back(r.outputs.at(0).token_ids);
+  for (const RequestOutput& r : llm.generate(inputs, {params}))
+    out.push_back(r.outputs.at(0).token_ids);
   return out;
 }
 

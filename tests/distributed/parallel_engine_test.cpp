@@ -10,8 +10,8 @@
 #include <functional>
 #include <thread>
 
-#include "distributed/rank_groups.h"
 #include "distributed/parallel_cases.h"
+#include "distributed/rank_groups.h"
 #include "models/llama.h"
 #include "pagoda/error.h"
 #include "pagoda/model_registry.h"
@@ -67,14 +67,17 @@ TEST_P(ParallelEngine, GreedyOutputsEqualTheSingleProcessEngine) {
 std::vector<std::tuple<ParallelFixture, Layout>> cases() {
   std::vector<std::tuple<ParallelFixture, Layout>> out;
   for (const auto& f : parallel_fixtures())
-    for (Layout l : {Layout{2, 1}, Layout{1, 2}, Layout{2, 2}, Layout{4, 1}}) out.emplace_back(f, l);
+    for (Layout l : {Layout{2, 1}, Layout{1, 2}, Layout{2, 2}, Layout{4, 1}})
+      out.emplace_back(f, l);
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ParallelEngine, ::testing::ValuesIn(cases()), [](const auto& info) {
-  const Layout l = std::get<1>(info.param);
-  return std::get<0>(info.param).name + "_tp" + std::to_string(l.tp) + "_pp" + std::to_string(l.pp);
-});
+INSTANTIATE_TEST_SUITE_P(Fixtures, ParallelEngine, ::testing::ValuesIn(cases()),
+                         [](const auto& info) {
+                           const Layout l = std::get<1>(info.param);
+                           return std::get<0>(info.param).name + "_tp" + std::to_string(l.tp) +
+                                  "_pp" + std::to_string(l.pp);
+                         });
 
 // Sampled tokens, their logprobs and prompt logprobs travel from the last stage to rank 0.
 TEST(ParallelEngineSampling, SeededSamplingAndLogprobsEqualTheSingleProcessEngine) {
@@ -116,7 +119,8 @@ TEST(ParallelEngineSampling, SeededSamplingAndLogprobsEqualTheSingleProcessEngin
     ASSERT_EQ(parallel[i].prompt_logprobs.size(), single[i].prompt_logprobs.size());
     for (size_t t = 0; t < single[i].prompt_logprobs.size(); ++t)
       for (size_t k = 0; k < single[i].prompt_logprobs[t].size(); ++k)
-        EXPECT_NEAR(parallel[i].prompt_logprobs[t].at(k).logprob, single[i].prompt_logprobs[t][k].logprob, 1e-4);
+        EXPECT_NEAR(parallel[i].prompt_logprobs[t].at(k).logprob,
+                    single[i].prompt_logprobs[t][k].logprob, 1e-4);
   }
 }
 
@@ -124,24 +128,29 @@ TEST(ParallelEngineSampling, SeededSamplingAndLogprobsEqualTheSingleProcessEngin
 void expect_every_rank_fails(const EngineArgs& args, int tp, int pp, const std::string& needle) {
   const auto errors = run_world(tp, pp, [&](int rank) { greedy_tokens(args, rank, {{1, 2, 3}}); });
   for (size_t r = 0; r < errors.size(); ++r)
-    EXPECT_NE(errors[r].find(needle), std::string::npos) << "rank " << r << ": '" << errors[r] << "'";
+    EXPECT_NE(errors[r].find(needle), std::string::npos)
+        << "rank " << r << ": '" << errors[r] << "'";
 }
 
 TEST(ParallelEngineStartup, HeadsThatDoNotSplitAreAnErrorOnEveryRank) {
-  expect_every_rank_fails(parallel_args("llama", 3, 1), 3, 1, "8 attention heads do not split over tensor_parallel_size 3");
+  expect_every_rank_fails(parallel_args("llama", 3, 1), 3, 1,
+                          "8 attention heads do not split over tensor_parallel_size 3");
 }
 
 TEST(ParallelEngineStartup, MoreStagesThanLayersIsAnErrorOnEveryRank) {
-  expect_every_rank_fails(parallel_args("llama", 1, 4), 1, 4, "2 layers cannot be split over pipeline_parallel_size 4");
+  expect_every_rank_fails(parallel_args("llama", 1, 4), 1, 4,
+                          "2 layers cannot be split over pipeline_parallel_size 4");
 }
 
 TEST(ParallelEngineStartup, PipelineParallelismNeedsAModelThatSupportsIt) {
   ModelRegistry::global().register_model(
-      "NoPipelineForCausalLM", [](const ModelInitContext& ctx) { return std::make_unique<LlamaForCausalLM>(ctx); },
+      "NoPipelineForCausalLM",
+      [](const ModelInitContext& ctx) { return std::make_unique<LlamaForCausalLM>(ctx); },
       ModelCapabilities{.pipeline_parallel = false});
   EngineArgs args = parallel_args("llama", 1, 2);
   args.hf_overrides = R"({"architectures": ["NoPipelineForCausalLM"]})";
-  expect_every_rank_fails(args, 1, 2, "NoPipelineForCausalLM does not support pipeline parallelism");
+  expect_every_rank_fails(args, 1, 2,
+                          "NoPipelineForCausalLM does not support pipeline parallelism");
   // Tensor parallelism needs no capability.
   args.pipeline_parallel_size = 1;
   args.tensor_parallel_size = 2;
