@@ -194,21 +194,31 @@ class NcclCommunicator final : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_nccl_communicator(Communicator& bootstrap, Device device) {
-  PAGODA_CHECK(device.is_cuda(), InvalidArgument,
-               fmt::format("a NCCL communicator on {}", device.to_string()),
+std::string nccl_unique_id() {
+  ncclUniqueId id{};
+  check_nccl(ncclGetUniqueId(&id), "GetUniqueId");
+  return std::string(reinterpret_cast<const char*>(&id), sizeof id);
+}
+
+std::unique_ptr<Communicator> make_nccl_communicator(const std::string& unique_id, int rank, int size,
+                                                     Device device) {
+  PAGODA_CHECK(device.is_cuda(), InvalidArgument, fmt::format("a NCCL communicator on {}", device.to_string()),
                "give each rank a CUDA device");
   ncclUniqueId id{};
-  if (bootstrap.rank() == 0) check_nccl(ncclGetUniqueId(&id), "GetUniqueId");
-  std::string bytes(reinterpret_cast<const char*>(&id), sizeof id);
-  broadcast_bytes(bootstrap, bytes, 0);
-  PAGODA_CHECK(bytes.size() == sizeof id, Internal, "the NCCL unique id arrived truncated",
-               "every rank must run the same Pagoda build");
-  std::memcpy(&id, bytes.data(), sizeof id);
+  PAGODA_CHECK(unique_id.size() == sizeof id, InvalidArgument,
+               fmt::format("a NCCL unique id of {} bytes; NCCL's are {}", unique_id.size(), sizeof id),
+               "pass the bytes nccl_unique_id() returned");
+  std::memcpy(&id, unique_id.data(), sizeof id);
   cuda::use_device(device);
   ncclComm_t comm = nullptr;
-  check_nccl(ncclCommInitRank(&comm, bootstrap.size(), id, bootstrap.rank()), "CommInitRank");
-  return std::make_unique<NcclCommunicator>(comm, bootstrap.rank(), bootstrap.size(), device);
+  check_nccl(ncclCommInitRank(&comm, size, id, rank), "CommInitRank");
+  return std::make_unique<NcclCommunicator>(comm, rank, size, device);
+}
+
+std::unique_ptr<Communicator> make_nccl_communicator(Communicator& bootstrap, Device device) {
+  std::string id = bootstrap.rank() == 0 ? nccl_unique_id() : std::string();
+  broadcast_bytes(bootstrap, id, 0);
+  return make_nccl_communicator(id, bootstrap.rank(), bootstrap.size(), device);
 }
 
 }  // namespace pagoda::distributed

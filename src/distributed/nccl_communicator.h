@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "pagoda/communicator.h"
 #include "pagoda/device.h"
@@ -15,5 +16,11 @@ namespace pagoda::distributed {
 // the NCCL unique id and broadcasts it over `bootstrap`. Throws pagoda::Error when NCCL cannot
 // start (the error names NCCL's reason).
 std::unique_ptr<Communicator> make_nccl_communicator(Communicator& bootstrap, Device device);
+
+// The same from an id shared some other way (processes Pagoda starts itself): nccl_unique_id() on
+// one rank, its bytes handed to all `size` ranks, each calling this with its own rank and GPU.
+std::string nccl_unique_id();
+std::unique_ptr<Communicator> make_nccl_communicator(const std::string& unique_id, int rank, int size,
+                                                     Device device);
 
 }  // namespace pagoda::distributed
