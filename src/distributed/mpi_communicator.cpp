@@ -132,19 +132,9 @@ class MpiCommunicator final : public Communicator {
     const int d = normalize_dim("all_gather", input, dim);
     check_output("all_gather", input, output, d);
     const Tensor in = input.is_contiguous() ? input : input.clone();
-    const int64_t bytes = static_cast<int64_t>(in.nbytes());
     const bool direct = d == 0 && output.is_contiguous();
     Tensor stacked = direct ? output : Tensor::empty({size_ * in.numel()}, in.dtype());
-    // Allgather per chunk: each rank's chunk lands at its own block of the stacked buffer.
-    for_each_chunk(bytes, [&](int64_t off, int count) {
-      std::vector<char> piece(static_cast<size_t>(count) * static_cast<size_t>(size_));
-      check_mpi(MPI_Allgather(static_cast<const char*>(in.data()) + off, count, MPI_BYTE,
-                              piece.data(), count, MPI_BYTE, comm_),
-                "Allgather");
-      for (int r = 0; r < size_; ++r)
-        std::copy_n(piece.data() + static_cast<size_t>(r) * static_cast<size_t>(count), count,
-                    static_cast<char*>(stacked.mutable_data()) + r * bytes + off);
-    });
+    stack_blocks(in, stacked, kEveryRank);
     if (!direct) scatter_blocks(stacked, output, d, in.shape(), size_);
   }
 
@@ -153,19 +143,8 @@ class MpiCommunicator final : public Communicator {
     const int d = normalize_dim("gather", input, dim);
     if (rank_ == root) check_output("gather", input, output, d);
     const Tensor in = input.is_contiguous() ? input : input.clone();
-    const int64_t bytes = static_cast<int64_t>(in.nbytes());
     Tensor stacked = rank_ == root ? Tensor::empty({size_ * in.numel()}, in.dtype()) : Tensor();
-    for_each_chunk(bytes, [&](int64_t off, int count) {
-      std::vector<char> piece(
-          rank_ == root ? static_cast<size_t>(count) * static_cast<size_t>(size_) : 0);
-      check_mpi(MPI_Gather(static_cast<const char*>(in.data()) + off, count, MPI_BYTE, piece.data(),
-                           count, MPI_BYTE, root, comm_),
-                "Gather");
-      if (rank_ != root) return;
-      for (int r = 0; r < size_; ++r)
-        std::copy_n(piece.data() + static_cast<size_t>(r) * static_cast<size_t>(count), count,
-                    static_cast<char*>(stacked.mutable_data()) + r * bytes + off);
-    });
+    stack_blocks(in, stacked, root);
     if (rank_ == root) scatter_blocks(stacked, output, d, in.shape(), size_);
   }
 
@@ -209,6 +188,25 @@ class MpiCommunicator final : public Communicator {
 
  private:
   static constexpr int kTag = 7;
+  static constexpr int kEveryRank = -1;
+
+  // Every rank's contiguous `in`, one block per rank in rank order, into `stacked` on `root` (or
+  // on every rank for kEveryRank). Gathered blocks are activations and logits, far below MPI's
+  // int count limit; a larger one is refused rather than split.
+  void stack_blocks(const Tensor& in, Tensor& stacked, int root) {
+    PAGODA_CHECK(in.nbytes() <= static_cast<size_t>(INT_MAX), Unsupported,
+                 fmt::format("MPI gather of {} ({} bytes per rank, more than MPI's int count)",
+                             in.to_string(), in.nbytes()),
+                 "gather fewer rows at a time");
+    const int count = static_cast<int>(in.nbytes());
+    void* out = stacked.defined() ? stacked.mutable_data() : nullptr;
+    if (root == kEveryRank)
+      check_mpi(MPI_Allgather(in.data(), count, MPI_BYTE, out, count, MPI_BYTE, comm_),
+                "Allgather");
+    else
+      check_mpi(MPI_Gather(in.data(), count, MPI_BYTE, out, count, MPI_BYTE, root, comm_),
+                "Gather");
+  }
 
   void reduce_f32(float* data, int64_t n) {
     constexpr int64_t kChunk = INT_MAX / 2;

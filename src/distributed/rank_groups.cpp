@@ -74,8 +74,8 @@ RankGroups rank_groups(int tp, int pp) {
                   pp),
       "pass sizes of at least 1");
   if (tp * pp == 1) {
-    static SingleCommunicator world, tp_group, pp_group;
-    return {&world, &tp_group, &pp_group};
+    static SingleCommunicator single;
+    return {&single, &single, &single};
   }
   if (installed != nullptr) {
     PAGODA_CHECK(installed->tp->size() == tp && installed->pp->size() == pp, InvalidArgument,

@@ -41,8 +41,9 @@ void run_engine_worker(const EngineArgs& own_args) {
         std::string payload;
         broadcast_bytes(world, payload, 0);
         std::optional<Error> failure;
+        EngineArgs args = own_args;
         try {
-          const EngineArgs args = decode_worker_args(payload, own_args);
+          args = decode_worker_args(payload, own_args);
           ModelConfigOptions options;
           options.dtype = args.dtype;
           options.hf_overrides = args.hf_overrides;
@@ -55,8 +56,7 @@ void run_engine_worker(const EngineArgs& own_args) {
           failure = e;
         }
         agree_on_startup(world, failure ? &*failure : nullptr);
-        agree_on_model(world,
-                       model_fingerprint(*config, decode_worker_args(payload, own_args).model));
+        agree_on_model(world, model_fingerprint(*config, args.model));
         // The runner's cache sizing, collectively (see ModelRunner's constructor).
         all_gather_values(world, worker->kv_cache_bytes_per_token());
         all_gather_values(world, worker->sliding_window_code());

@@ -52,8 +52,6 @@ class ModelRunner {
   // The window when every attention layer on every rank slides with the same one; nullopt
   // otherwise (full attention, or a mix, where sliding layers then keep all their blocks).
   std::optional<int64_t> uniform_sliding_window() const { return sliding_window_; }
-  // Bytes of rank 0's loaded parameters.
-  int64_t parameter_bytes() const { return worker_->parameter_bytes(); }
   // How many ranks share this process's memory (they split the KV-cache budget).
   int ranks_sharing_memory() const { return ranks_sharing_memory_; }
   // Every rank allocates its layers' caches: [num_blocks, block_size, kv_heads, head_size].

@@ -102,7 +102,6 @@ ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path&
                          const distributed::RankGroups& groups)
     : config_(config), groups_(groups), parallel_(groups.parallel()) {
   const ResolvedModel resolved = ModelRegistry::global().resolve(config.architectures);
-  architecture_ = resolved.architecture;
   check_split(config, resolved, parallel_);
   ModelInitContext ctx;
   ctx.config = &config;

@@ -46,13 +46,11 @@ class ModelWorker {
   Tensor execute(const StepBatch& batch);
 
   const ParallelState& parallel() const { return parallel_; }
-  const std::string& architecture() const { return architecture_; }
 
  private:
   const ModelConfig& config_;
   distributed::RankGroups groups_;
   ParallelState parallel_;
-  std::string architecture_;
   ParameterSet parameters_;
   AttentionRegistry attention_;
   std::unique_ptr<Model> model_;

@@ -157,16 +157,16 @@ IntermediateTensors LlamaModel::make_empty_intermediate_tensors(int64_t num_toke
 
 Tensor LlamaModel::forward(const Tensor& input_ids, const Tensor& positions,
                            const ForwardContext& context) const {
-  PAGODA_CHECK(parallel_.pp_size == 1, InvalidArgument,
-               fmt::format("forward() on pipeline stage {} of {}", parallel_.pp_rank, parallel_.pp_size),
-               "run a pipeline stage with forward_stage()");
+  PAGODA_CHECK(
+      parallel_.pp_size == 1, InvalidArgument,
+      fmt::format("forward() on pipeline stage {} of {}", parallel_.pp_rank, parallel_.pp_size),
+      "run a pipeline stage with forward_stage()");
   return forward_stage(input_ids, positions, context, {}).at("hidden_states");
 }
 
 LlamaForCausalLM::LlamaForCausalLM(const ModelInitContext& ctx, const LlamaOptions& options)
     : Model(ctx),
       config_(config_of(ctx)),
-      parallel_(ctx.parallel),
       model_(ctx.child("model"), config_, options, config_.tie_word_embeddings),
       logits_processor_(ctx, config_.vocab_size) {
   if (!parallel_.is_last_stage()) return;
@@ -215,8 +215,8 @@ WeightLoadingRules LlamaForCausalLM::weight_loading_rules() const {
     rules.skip_prefixes.push_back("lm_head.");
   // Pipeline stages load only what they built.
   skip_layers_outside(rules, "model.layers", config_.num_hidden_layers, model_.layer_range());
-  const bool has_embeddings = parallel_.is_first_stage() ||
-                              (parallel_.is_last_stage() && config_.tie_word_embeddings);
+  const bool has_embeddings =
+      parallel_.is_first_stage() || (parallel_.is_last_stage() && config_.tie_word_embeddings);
   if (!has_embeddings) rules.skip_prefixes.push_back("model.embed_tokens.");
   if (!parallel_.is_last_stage()) rules.skip_prefixes.push_back("model.norm.");
   return rules;

@@ -107,7 +107,6 @@ class LlamaForCausalLM : public Model {
 
  private:
   const ModelConfig& config_;
-  ParallelState parallel_;
   LlamaModel model_;
   std::optional<ParallelLMHead> lm_head_;  // the last pipeline stage's
   LogitsProcessor logits_processor_;
