@@ -18,5 +18,8 @@ void activation(ops::Activation act, const Tensor& x, Tensor& out);
 void act_and_mul(ops::Activation act, const Tensor& x, Tensor& out);
 // Throws Error(InvalidArgument) for an id outside the table before writing anything.
 void embedding(const Tensor& ids, const Tensor& table, Tensor& out);
+// key may be undefined; throws for a position outside the cache before rotating anything.
+void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
+                  int64_t head_size, bool is_neox);
 
 }  // namespace pagoda::cuda
