@@ -16,6 +16,8 @@ void fused_add_rms_norm(Tensor& x, Tensor& residual, const Tensor& weight, float
                         ops::RmsNormWeight form);
 void activation(ops::Activation act, const Tensor& x, Tensor& out);
 void act_and_mul(ops::Activation act, const Tensor& x, Tensor& out);
+// out = x @ weight^T + bias through cuBLASLt (matmul.cu); bias may be undefined.
+void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 // Throws Error(InvalidArgument) for an id outside the table before writing anything.
 void embedding(const Tensor& ids, const Tensor& table, Tensor& out);
 // key may be undefined; throws for a position outside the cache before rotating anything.
