@@ -102,6 +102,59 @@ struct AlgoKey {
   bool operator<(const AlgoKey& o) const { return tie() < o.tie(); }
 };
 
+// The best algorithm by cuBLASLt's heuristic for the described product, given the workspace and
+// the operands' actual alignment. Throws Unsupported when there is none.
+cublasLtMatmulAlgo_t heuristic_algo(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
+                                    cublasLtMatrixLayout_t a_layout,
+                                    cublasLtMatrixLayout_t b_layout,
+                                    cublasLtMatrixLayout_t d_layout, const AlgoKey& key) {
+  cublasLtMatmulPreferenceOpaque_t pref_storage;
+  cublasLtMatmulPreference_t pref = &pref_storage;
+  check_blas(cublasLtMatmulPreferenceInit(pref), "cublasLtMatmulPreferenceInit");
+  const uint64_t workspace = kWorkspaceBytes;
+  check_blas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                  &workspace, sizeof(workspace)),
+             "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+  const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> aligns[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.align_w},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.align_x},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.align_o},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.align_o}};
+  for (const auto& [attr, value] : aligns)
+    check_blas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof(value)),
+               "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT)");
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
+      handle, desc, a_layout, b_layout, d_layout, d_layout, pref, 1, &result, &found);
+  PAGODA_CHECK(
+      status == CUBLAS_STATUS_SUCCESS && found > 0 && result.state == CUBLAS_STATUS_SUCCESS,
+      Unsupported,
+      "matmul: cuBLASLt has no algorithm for " + dims(key.m, key.n, key.k) + " with inputs " +
+          std::string(dtype_name(key.ab)) + ", out " + std::string(dtype_name(key.d)) +
+          " (status " + cublasLtGetStatusName(status) + ")",
+      "pass contiguous tensors aligned to 16 bytes, or report the shapes");
+  return result.algo;
+}
+
+// The algorithm for `key`, from the cache or the heuristic. The cache grows by one entry per new
+// M of a layer shape (prefill sizes vary); an entry is ~100 bytes.
+cublasLtMatmulAlgo_t cached_algo(const AlgoKey& key, cublasLtHandle_t handle,
+                                 cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a_layout,
+                                 cublasLtMatrixLayout_t b_layout, cublasLtMatrixLayout_t d_layout) {
+  static std::mutex mutex;
+  static std::map<AlgoKey, cublasLtMatmulAlgo_t> cache;
+  {
+    std::lock_guard lock(mutex);
+    if (const auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  // Outside the lock: the heuristic takes a while. Two threads may both run it; the first wins.
+  const cublasLtMatmulAlgo_t algo = heuristic_algo(handle, desc, a_layout, b_layout, d_layout, key);
+  std::lock_guard lock(mutex);
+  cache.emplace(key, algo);
+  return algo;
+}
+
 // D (column-major N x M) = weight^T-op * x (+ bias), see the top of the file. k >= 1.
 void lt_matmul(Device device, cudaStream_t stream, const Operand& w, const Operand& x, void* out,
                DType out_dtype, int64_t ldo, const void* bias, int64_t m, int64_t n, int64_t k) {
@@ -145,47 +198,8 @@ void lt_matmul(Device device, cudaStream_t stream, const Operand& w, const Opera
   key.ab = w.dtype, key.d = out_dtype, key.bias = bias != nullptr;
   key.align_w = alignment(w.data), key.align_x = alignment(x.data), key.align_o = alignment(out);
   key.align_bias = bias ? alignment(bias) : 0u;
-  static std::mutex cache_mutex;
-  static std::map<AlgoKey, cublasLtMatmulAlgo_t> cache;
-  cublasLtMatmulAlgo_t algo;
-  bool cached = false;
-  {
-    std::lock_guard lock(cache_mutex);
-    if (const auto it = cache.find(key); it != cache.end()) {
-      algo = it->second;
-      cached = true;
-    }
-  }
-  if (!cached) {
-    cublasLtMatmulPreferenceOpaque_t pref_storage;
-    cublasLtMatmulPreference_t pref = &pref_storage;
-    check_blas(cublasLtMatmulPreferenceInit(pref), "cublasLtMatmulPreferenceInit");
-    const uint64_t workspace = kWorkspaceBytes;
-    check_blas(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                    &workspace, sizeof(workspace)),
-               "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-    const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> aligns[] = {
-        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.align_w},
-        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.align_x},
-        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.align_o},
-        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.align_o}};
-    for (const auto& [attr, value] : aligns)
-      check_blas(cublasLtMatmulPreferenceSetAttribute(pref, attr, &value, sizeof(value)),
-                 "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT)");
-    cublasLtMatmulHeuristicResult_t result{};
-    int found = 0;
-    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
-        blas.handle, desc, a_layout, b_layout, d_layout, d_layout, pref, 1, &result, &found);
-    PAGODA_CHECK(status == CUBLAS_STATUS_SUCCESS && found > 0, Unsupported,
-                 "matmul: cuBLASLt has no algorithm for " + dims(m, n, k) + " with weight " +
-                     std::string(dtype_name(w.dtype)) + ", x " + std::string(dtype_name(x.dtype)) +
-                     ", out " + std::string(dtype_name(out_dtype)) + " (status " +
-                     cublasLtGetStatusName(status) + ")",
-                 "pass contiguous tensors aligned to 16 bytes, or report the shapes");
-    algo = result.algo;
-    std::lock_guard lock(cache_mutex);
-    cache.emplace(key, algo);
-  }
+  const cublasLtMatmulAlgo_t algo =
+      cached_algo(key, blas.handle, desc, a_layout, b_layout, d_layout);
 
   const float alpha = 1.0f, beta = 0.0f;
   check_blas(cublasLtMatmul(blas.handle, desc, &alpha, w.data, a_layout, x.data, b_layout, &beta,
