@@ -12,8 +12,9 @@
 // One call when cuBLASLt takes the dtypes as they are: x and weight of one dtype, out of that
 // dtype or f32 (f32 inputs: f32 out), bias absent or of out's dtype (the epilogue reads bias in
 // D's type and adds it in f32 before rounding, like the CPU op). Anything else (mixed input
-// dtypes, other out or bias dtypes) is rare and goes the exact long way: 16-bit inputs widened to
-// f32 copies, the product into an f32 scratch, then one kernel adds bias in f32 and rounds to out.
+// dtypes, other out or bias dtypes, operands cuBLASLt has no kernel for) is rare and goes the
+// exact long way: the product into an f32 scratch, then one kernel adds bias in f32 and rounds to
+// out (see matmul() below).
 #include <cublasLt.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 
@@ -103,11 +105,10 @@ struct AlgoKey {
 };
 
 // The best algorithm by cuBLASLt's heuristic for the described product, given the workspace and
-// the operands' actual alignment. Throws Unsupported when there is none.
-cublasLtMatmulAlgo_t heuristic_algo(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
-                                    cublasLtMatrixLayout_t a_layout,
-                                    cublasLtMatrixLayout_t b_layout,
-                                    cublasLtMatrixLayout_t d_layout, const AlgoKey& key) {
+// the operands' actual alignment; none when cuBLASLt has no kernel for it.
+std::optional<cublasLtMatmulAlgo_t> heuristic_algo(
+    cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a_layout,
+    cublasLtMatrixLayout_t b_layout, cublasLtMatrixLayout_t d_layout, const AlgoKey& key) {
   cublasLtMatmulPreferenceOpaque_t pref_storage;
   cublasLtMatmulPreference_t pref = &pref_storage;
   check_blas(cublasLtMatmulPreferenceInit(pref), "cublasLtMatmulPreferenceInit");
@@ -127,37 +128,38 @@ cublasLtMatmulAlgo_t heuristic_algo(cublasLtHandle_t handle, cublasLtMatmulDesc_
   int found = 0;
   const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(
       handle, desc, a_layout, b_layout, d_layout, d_layout, pref, 1, &result, &found);
-  PAGODA_CHECK(
-      status == CUBLAS_STATUS_SUCCESS && found > 0 && result.state == CUBLAS_STATUS_SUCCESS,
-      Unsupported,
-      "matmul: cuBLASLt has no algorithm for " + dims(key.m, key.n, key.k) + " with inputs " +
-          std::string(dtype_name(key.ab)) + ", out " + std::string(dtype_name(key.d)) +
-          " (status " + cublasLtGetStatusName(status) + ")",
-      "pass contiguous tensors aligned to 16 bytes, or report the shapes");
+  if (status != CUBLAS_STATUS_SUCCESS || found == 0 || result.state != CUBLAS_STATUS_SUCCESS)
+    return std::nullopt;
   return result.algo;
 }
 
-// The algorithm for `key`, from the cache or the heuristic. The cache grows by one entry per new
-// M of a layer shape (prefill sizes vary); an entry is ~100 bytes.
-cublasLtMatmulAlgo_t cached_algo(const AlgoKey& key, cublasLtHandle_t handle,
-                                 cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a_layout,
-                                 cublasLtMatrixLayout_t b_layout, cublasLtMatrixLayout_t d_layout) {
+// The algorithm for `key`, from the cache or the heuristic; "none" is cached too, so a shape that
+// needs the fallback does not ask the heuristic again. The cache grows by one entry per new M of
+// a layer shape (prefill sizes vary); an entry is ~100 bytes.
+std::optional<cublasLtMatmulAlgo_t> cached_algo(const AlgoKey& key, cublasLtHandle_t handle,
+                                                cublasLtMatmulDesc_t desc,
+                                                cublasLtMatrixLayout_t a_layout,
+                                                cublasLtMatrixLayout_t b_layout,
+                                                cublasLtMatrixLayout_t d_layout) {
   static std::mutex mutex;
-  static std::map<AlgoKey, cublasLtMatmulAlgo_t> cache;
+  static std::map<AlgoKey, std::optional<cublasLtMatmulAlgo_t>> cache;
   {
     std::lock_guard lock(mutex);
     if (const auto it = cache.find(key); it != cache.end()) return it->second;
   }
   // Outside the lock: the heuristic takes a while. Two threads may both run it; the first wins.
-  const cublasLtMatmulAlgo_t algo = heuristic_algo(handle, desc, a_layout, b_layout, d_layout, key);
+  const std::optional<cublasLtMatmulAlgo_t> algo =
+      heuristic_algo(handle, desc, a_layout, b_layout, d_layout, key);
   std::lock_guard lock(mutex);
   cache.emplace(key, algo);
   return algo;
 }
 
-// D (column-major N x M) = weight^T-op * x (+ bias), see the top of the file. k >= 1.
-void lt_matmul(Device device, cudaStream_t stream, const Operand& w, const Operand& x, void* out,
-               DType out_dtype, int64_t ldo, const void* bias, int64_t m, int64_t n, int64_t k) {
+// D (column-major N x M) = weight^T-op * x (+ bias), see the top of the file. k >= 1. Returns
+// false, queuing nothing, when cuBLASLt has no algorithm for these operands.
+bool try_lt_matmul(Device device, cudaStream_t stream, const Operand& w, const Operand& x,
+                   void* out, DType out_dtype, int64_t ldo, const void* bias, int64_t m, int64_t n,
+                   int64_t k) {
   DeviceBlas& blas = device_blas(device);
 
   cublasLtMatmulDescOpaque_t desc_storage;
@@ -198,14 +200,16 @@ void lt_matmul(Device device, cudaStream_t stream, const Operand& w, const Opera
   key.ab = w.dtype, key.d = out_dtype, key.bias = bias != nullptr;
   key.align_w = alignment(w.data), key.align_x = alignment(x.data), key.align_o = alignment(out);
   key.align_bias = bias ? alignment(bias) : 0u;
-  const cublasLtMatmulAlgo_t algo =
+  const std::optional<cublasLtMatmulAlgo_t> algo =
       cached_algo(key, blas.handle, desc, a_layout, b_layout, d_layout);
+  if (!algo) return false;
 
   const float alpha = 1.0f, beta = 0.0f;
   check_blas(cublasLtMatmul(blas.handle, desc, &alpha, w.data, a_layout, x.data, b_layout, &beta,
-                            out, d_layout, out, d_layout, &algo, blas.workspace.mutable_data(),
+                            out, d_layout, out, d_layout, &*algo, blas.workspace.mutable_data(),
                             kWorkspaceBytes, stream),
              "cublasLtMatmul");
+  return true;
 }
 
 template <class Fn>
@@ -278,37 +282,44 @@ void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
   }
 
   const bool same_inputs = x.dtype() == weight.dtype();
+  const Operand w_in{weight.data(), weight.dtype(), leading_dim(weight)};
+  const Operand x_in{x.data(), x.dtype(), leading_dim(x)};
   if (same_inputs && direct_out_dtype(x.dtype(), out.dtype()) &&
-      (!bias.defined() || bias.dtype() == out.dtype())) {
-    lt_matmul(device, stream, {weight.data(), weight.dtype(), leading_dim(weight)},
-              {x.data(), x.dtype(), leading_dim(x)}, out.mutable_data(), out.dtype(),
-              leading_dim(out), bias_data, m, n, k);
+      (!bias.defined() || bias.dtype() == out.dtype()) &&
+      try_lt_matmul(device, stream, w_in, x_in, out.mutable_data(), out.dtype(), leading_dim(out),
+                    bias_data, m, n, k))
     return;
-  }
 
-  // The long way. Scratch tensors go back to the caching allocator at the end of this scope while
-  // the kernels may still be queued; that is safe because every op on the device shares one stream.
-  Operand w_op{weight.data(), weight.dtype(), leading_dim(weight)};
-  Operand x_op{x.data(), x.dtype(), leading_dim(x)};
+  // The long way: the product into an f32 scratch (rows padded to 16 bytes), then bias and the
+  // rounding to out in one kernel. Inputs go as they are when they share a dtype, else with the
+  // 16-bit one widened to f32; if cuBLASLt has no kernel for that (odd alignments), both go as f32
+  // copies with padded rows, which it always takes. Scratch goes back to the caching allocator at
+  // the end of this scope with kernels possibly still queued; that is safe because every op on
+  // the device shares one stream.
+  const auto padded = [](int64_t v) { return (v + 3) / 4 * 4; };
+  // t as an f32 operand: t itself when it is f32 (unless copy_f32), else a copy in `scratch`.
+  const auto as_f32 = [&](const Tensor& t, Tensor& scratch, bool copy_f32) -> Operand {
+    if (t.dtype() == DType::F32 && !copy_f32) return {t.data(), DType::F32, leading_dim(t)};
+    scratch = Tensor::empty({t.size(0), padded(t.size(1))}, DType::F32, device);
+    convert(stream, t.dtype(), t.data(), t.stride(0), DType::F32, nullptr, DType::F32,
+            scratch.mutable_data(), scratch.size(1), t.size(0), t.size(1));
+    return {scratch.data(), DType::F32, scratch.size(1)};
+  };
+  Tensor acc = Tensor::empty({m, padded(n)}, DType::F32, device);
+  const int64_t ld_acc = acc.size(1);
+  const auto product = [&](const Operand& w_op, const Operand& x_op) {
+    return try_lt_matmul(device, stream, w_op, x_op, acc.mutable_data(), DType::F32, ld_acc,
+                         nullptr, m, n, k);
+  };
   Tensor w32, x32;
-  if (!same_inputs) {
-    if (weight.dtype() != DType::F32) {
-      w32 = Tensor::empty({n, k}, DType::F32, device);
-      convert(stream, weight.dtype(), weight.data(), weight.stride(0), DType::F32, nullptr,
-              DType::F32, w32.mutable_data(), k, n, k);
-      w_op = {w32.data(), DType::F32, k};
-    }
-    if (x.dtype() != DType::F32) {
-      x32 = Tensor::empty({m, k}, DType::F32, device);
-      convert(stream, x.dtype(), x.data(), x.stride(0), DType::F32, nullptr, DType::F32,
-              x32.mutable_data(), k, m, k);
-      x_op = {x32.data(), DType::F32, k};
-    }
-  }
-  Tensor acc = Tensor::empty({m, n}, DType::F32, device);
-  lt_matmul(device, stream, w_op, x_op, acc.mutable_data(), DType::F32, n, nullptr, m, n, k);
-  convert(stream, DType::F32, acc.data(), n, bias_dtype, bias_data, out.dtype(), out.mutable_data(),
-          out.stride(0), m, n);
+  bool done = same_inputs ? product(w_in, x_in)
+                          : product(as_f32(weight, w32, false), as_f32(x, x32, false));
+  if (!done) done = product(as_f32(weight, w32, true), as_f32(x, x32, true));
+  PAGODA_CHECK(done, Unsupported,
+               "matmul: cuBLASLt has no algorithm for " + dims(m, n, k) + " even in f32",
+               "report the shapes; this should not happen on a supported GPU");
+  convert(stream, DType::F32, acc.data(), ld_acc, bias_dtype, bias_data, out.dtype(),
+          out.mutable_data(), out.stride(0), m, n);
 }
 
 }  // namespace pagoda::cuda
