@@ -56,14 +56,16 @@ void check_product(int64_t m, int64_t n, int64_t k, const Dtypes& d, bool with_b
   const int64_t pad = offset == 0 ? 0 : offset + 3;
   const Tensor xw = random_cpu({m, k + pad}, d.x, rng);
   const Tensor ww = random_cpu({n, k + pad}, d.w, rng);
-  const Tensor bias = with_bias ? random_cpu({n}, d.bias, rng) : Tensor();
+  // bias too starts `offset` elements into its buffer (still contiguous, possibly misaligned).
+  const Tensor bias_wide = with_bias ? random_cpu({n + offset}, d.bias, rng) : Tensor();
+  const Tensor bias = with_bias ? bias_wide.slice(0, offset, offset + n) : Tensor();
   const Tensor x = xw.slice(1, offset, offset + k), w = ww.slice(1, offset, offset + k);
 
   Tensor cpu_out = Tensor::empty({m, n}, d.out);
   ops::matmul(x, w, bias, cpu_out);
 
   const Tensor gxw = to_gpu(xw), gww = to_gpu(ww);
-  const Tensor gbias = with_bias ? to_gpu(bias) : Tensor();
+  const Tensor gbias = with_bias ? to_gpu(bias_wide).slice(0, offset, offset + n) : Tensor();
   Tensor gout_wide = poisoned_gpu({m, n + pad}, d.out);
   Tensor gout = gout_wide.slice(1, offset, offset + n);
   ops::matmul(gxw.slice(1, offset, offset + k), gww.slice(1, offset, offset + k), gbias, gout);
@@ -71,8 +73,9 @@ void check_product(int64_t m, int64_t n, int64_t k, const Dtypes& d, bool with_b
   const Tensor wide = to_cpu(gout_wide);
   const Tensor got = wide.slice(1, offset, offset + n).contiguous();
   expect_close(got, cpu_out, tolerance_of(d), "against the CPU op");
-  expect_close(got, reference(x.contiguous(), w.contiguous(), bias), tolerance_of(d),
-               "against float64");
+  expect_close(got,
+               reference(x.contiguous(), w.contiguous(), bias.defined() ? bias.contiguous() : bias),
+               tolerance_of(d), "against float64");
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n + pad; ++j)
       if (j < offset || j >= offset + n) {
@@ -143,3 +146,18 @@ TEST(CudaMatmul, RepeatedShapesAreStable) {
 }
 
 }  // namespace
+
+// K = 0: an empty sum, so out = bias (or 0), which cuBLASLt is never asked for.
+TEST(CudaMatmul, EmptyInnerDimensionGivesBias) {
+  REQUIRE_GPU();
+  std::mt19937 rng(15);
+  for (DType dt : {DType::F32, DType::BF16}) {
+    const Tensor bias = random_cpu({5}, dt, rng);
+    Tensor gout = poisoned_gpu({3, 5}, dt);
+    ops::matmul(Tensor::empty({3, 0}, dt, Device::cuda(0)),
+                Tensor::empty({5, 0}, dt, Device::cuda(0)), to_gpu(bias), gout);
+    const Tensor got = to_cpu(gout);
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 5; ++j) ASSERT_EQ(value_at(got, i * 5 + j), value_at(bias, j));
+  }
+}
