@@ -2,6 +2,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/embedding.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 
 namespace pagoda::ops {
 
@@ -22,6 +25,9 @@ void embedding(const Tensor& ids, const Tensor& table, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"ids", ids}, {"table", table}, {"out", out}});
   if (device.is_cpu()) return cpu::embedding(ids, table, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::embedding(ids, table, out);
+#endif
   detail::unsupported_device(op, device);
 }
 

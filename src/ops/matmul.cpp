@@ -5,6 +5,9 @@
 #include <string>
 
 #include "ops/cpu/matmul.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -145,10 +148,13 @@ void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
                              t->device().to_string()),
                  "move all arguments to one device");
   }
-  PAGODA_CHECK(device.is_cpu(), Unsupported,
-               fmt::format("matmul on {} is not implemented yet", device.to_string()),
-               "run the model on the CPU (--device cpu)");
-  cpu::matmul_cpu(x, weight, bias, out);
+  if (device.is_cpu()) return cpu::matmul_cpu(x, weight, bias, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::matmul(x, weight, bias, out);
+#endif
+  throw_error(ErrorCode::Unsupported,
+              fmt::format("matmul on {} is not implemented yet", device.to_string()),
+              "run the model on the CPU (--device cpu)");
 }
 
 }  // namespace pagoda::ops

@@ -14,9 +14,9 @@ namespace pagoda::ops {
 //
 // x, weight and out may have any row stride with contiguous rows (stride 1 along the last
 // dimension), e.g. a column slice of a wider tensor; rows must not overlap. out must be writable
-// and must not overlap x, weight or bias. All tensors on one device; the CPU is implemented. Throws
-// pagoda::Error(InvalidArgument / Unsupported) naming the argument, what was expected and what was
-// given.
+// and must not overlap x, weight or bias. All tensors on one device (CPU, or CUDA through
+// cuBLASLt). Throws pagoda::Error(InvalidArgument / Unsupported) naming the argument, what was
+// expected and what was given.
 void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
 
 // The same without bias.

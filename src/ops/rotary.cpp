@@ -4,6 +4,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/rotary.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -59,6 +62,10 @@ void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Ten
       {{"positions", positions}, {"query", query}, {"key", key}, {"cos_sin_cache", cos_sin_cache}});
   if (device.is_cpu())
     return cpu::apply_rotary(positions, query, key, cos_sin_cache, head_size, is_neox);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda())
+    return cuda::apply_rotary(positions, query, key, cos_sin_cache, head_size, is_neox);
+#endif
   detail::unsupported_device(kOp, device);
 }
 

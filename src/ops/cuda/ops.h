@@ -2,6 +2,8 @@
 // (shapes, dtypes, one common CUDA device); these queue kernels on the device's stream.
 #pragma once
 
+#include <cstdint>
+
 #include "ops/activation.h"
 #include "ops/rms_norm.h"
 #include "pagoda/tensor.h"
@@ -14,5 +16,12 @@ void fused_add_rms_norm(Tensor& x, Tensor& residual, const Tensor& weight, float
                         ops::RmsNormWeight form);
 void activation(ops::Activation act, const Tensor& x, Tensor& out);
 void act_and_mul(ops::Activation act, const Tensor& x, Tensor& out);
+// out = x @ weight^T + bias through cuBLASLt (matmul.cu); bias may be undefined.
+void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& out);
+// Throws Error(InvalidArgument) for an id outside the table before writing anything.
+void embedding(const Tensor& ids, const Tensor& table, Tensor& out);
+// key may be undefined; throws for a position outside the cache before rotating anything.
+void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
+                  int64_t head_size, bool is_neox);
 
 }  // namespace pagoda::cuda
