@@ -109,7 +109,7 @@ void check_sequences(const PagedAttentionMetadata& meta, const CacheShape& cache
 }  // namespace
 
 void reshape_and_cache(const Tensor& k, const Tensor& v, std::span<const int64_t> slot_mapping,
-                       Tensor& key_cache, Tensor& value_cache) {
+                       Tensor& key_cache, Tensor& value_cache, const Tensor& device_slot_mapping) {
   const CacheShape cache = check_caches(kCacheOp, key_cache, value_cache);
   detail::check_writable(kCacheOp, "key_cache", key_cache);
   detail::check_writable(kCacheOp, "value_cache", value_cache);

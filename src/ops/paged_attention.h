@@ -25,8 +25,23 @@ namespace pagoda::ops {
 //   slot_mapping: T slots, each -1 or in [0, num_blocks * block_size). Slots should be distinct
 //         (two tokens written to one slot leave either one there).
 // Throws Error(InvalidArgument) naming the argument for any inconsistency, before writing anything.
+// `device_slot_mapping`, when defined, is the same slots as an i64 [T] tensor on k's device,
+// uploaded once per step by the model runner: device backends read it instead of copying the span
+// to the device in every layer. The CPU backend reads the span.
 void reshape_and_cache(const Tensor& k, const Tensor& v, std::span<const int64_t> slot_mapping,
-                       Tensor& key_cache, Tensor& value_cache);
+                       Tensor& key_cache, Tensor& value_cache,
+                       const Tensor& device_slot_mapping = Tensor());
+
+// The metadata below as i32 tensors on the device of q (CUDA), uploaded once per step by the model
+// runner so that device kernels read it without a host round trip per layer, and so that a
+// captured CUDA graph can replay with new contents. The upper bounds size kernel launches.
+struct PagedAttentionDeviceMetadata {
+  Tensor query_start_loc;     // i32 [num_seqs + 1]
+  Tensor seq_lens;            // i32 [num_seqs]
+  Tensor block_tables;        // i32 [num_seqs, max_blocks_per_seq], contiguous
+  int64_t max_query_len = 0;  // >= every sequence's q_len
+  int64_t max_seq_len = 0;    // >= every seq_len
+};
 
 // Where each sequence's queries and cached tokens are. Spans are borrowed for the call.
 struct PagedAttentionMetadata {
@@ -38,6 +53,9 @@ struct PagedAttentionMetadata {
   // num_seqs * max_blocks_per_seq physical block ids, row-major (one row per sequence).
   std::span<const int32_t> block_tables;
   int64_t max_blocks_per_seq = 0;
+  // Optional: the same metadata already on q's device (see above). Without it a device backend
+  // uploads the spans itself on every call.
+  const PagedAttentionDeviceMetadata* device = nullptr;
 };
 
 // Sequence s has q_len = query_start_loc[s + 1] - query_start_loc[s] new tokens (0 <= q_len <=
