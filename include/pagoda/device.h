@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace pagoda {
 
@@ -20,6 +21,9 @@ struct Device {
 
   // "cpu" or "cuda:0".
   std::string to_string() const;
+  // "cpu", "cuda" (cuda:0) or "cuda:N"; throws pagoda::Error(InvalidArgument) naming the
+  // accepted forms for anything else.
+  static Device parse(std::string_view text);
 };
 
 }  // namespace pagoda

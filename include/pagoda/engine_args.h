@@ -23,6 +23,8 @@ struct EngineArgs {
   // "auto": weights from the model directory's safetensors; "dummy": random weights of the right
   // shapes (vLLM's --load-format dummy), for benchmarks and tests with only a config.json.
   std::string load_format = "auto";
+  // Where the model runs: "cpu" (the default), "cuda" or "cuda:N" (a CUDA build).
+  std::string device = "cpu";
   // The context length; nullopt: from config.json.
   std::optional<int64_t> max_model_len;
 
@@ -32,6 +34,9 @@ struct EngineArgs {
   int64_t block_size = 16;
   std::optional<int64_t> kv_cache_memory_bytes;
   double kv_cache_memory_fraction = 0.5;
+  // On a GPU: the share of the GPU's whole memory the engine may use (weights, activations and
+  // KV cache together), as vLLM's gpu_memory_utilization. kv_cache_memory_fraction is for the CPU.
+  double gpu_memory_utilization = 0.9;
   std::optional<int64_t> num_kv_blocks;
   bool enable_prefix_caching = true;
 

@@ -52,6 +52,9 @@ struct ModelInitContext {
   AttentionRegistry* attention = nullptr;
   // The dtype of parameters and activations.
   DType dtype = DType::F32;
+  // Where parameters live (and so where the layers compute): weight loaders copy checkpoint
+  // tensors from host memory to it.
+  Device device = Device::cpu();
 
   // The same context for the child module `name`: prefix "a.b" -> "a.b.name" ("" -> "name").
   ModelInitContext child(std::string_view name) const {

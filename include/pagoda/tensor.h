@@ -161,6 +161,8 @@ class Tensor {
   Tensor contiguous() const;
   // A contiguous owned copy.
   Tensor clone() const;
+  // This tensor if it is already on `device`, otherwise a contiguous copy there.
+  Tensor to(Device device) const;
   // Copies src's elements into this tensor (same shape and dtype; any strides on both sides).
   void copy_from(const Tensor& src);
 

@@ -52,7 +52,7 @@ ExampleAttention::ExampleAttention(const ModelInitContext& ctx, const ModelConfi
                 config.hf_text_config.get_bool_or("attention_bias", false)),
       o_proj_(ctx.child("o_proj"), config.num_attention_heads * config.head_size,
               config.hidden_size, config.hf_text_config.get_bool_or("attention_bias", false)),
-      rotary_emb_(pagoda::RotaryEmbedding::get(config.rope)),
+      rotary_emb_(pagoda::RotaryEmbedding::get(config.rope, ctx.device)),
       // Head counts are this rank's share, as the fused projection computed them.
       attn_(ctx.child("attn"), qkv_proj_.num_heads(), config.head_size,
             1.0 / std::sqrt(static_cast<double>(config.head_size)), qkv_proj_.num_kv_heads()) {}

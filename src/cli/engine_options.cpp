@@ -52,6 +52,8 @@ void EngineOptions::add_to(CLI::App& app) {
   app.add_option("--tokenizer", args.tokenizer, "tokenizer directory (default: the model's)");
   app.add_flag("--skip-tokenizer-init", args.skip_tokenizer_init,
                "load no tokenizer: prompts are token ids, outputs token ids");
+  app.add_option("--device", args.device, "cpu, cuda or cuda:N (cuda needs the cuda build)")
+      ->capture_default_str();
   app.add_option("--dtype", args.dtype, "auto, bfloat16, float16 or float32")
       ->capture_default_str();
   app.add_option("--hf-overrides", args.hf_overrides, "JSON merged into config.json");
@@ -66,6 +68,9 @@ void EngineOptions::add_to(CLI::App& app) {
                  "KV-cache size, e.g. 4GiB (default: a fraction of the free memory)");
   app.add_option("--kv-cache-memory-fraction", args.kv_cache_memory_fraction,
                  "fraction of the free memory for the KV cache")
+      ->capture_default_str();
+  app.add_option("--gpu-memory-utilization", args.gpu_memory_utilization,
+                 "on a GPU: fraction of its memory for weights, activations and KV cache")
       ->capture_default_str();
   app.add_option("--num-kv-blocks", args.num_kv_blocks, "fix the number of KV-cache blocks");
   app.add_flag("--no-enable-prefix-caching", no_prefix_caching, "turn prefix caching off");

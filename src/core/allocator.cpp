@@ -80,6 +80,28 @@ void register_device_copy(DeviceCopy copy) { device_copy_slot() = copy; }
 
 DeviceCopy device_copy() { return device_copy_slot().load(); }
 
+namespace {
+std::atomic<DeviceZero>& device_zero_slot() {
+  static std::atomic<DeviceZero> zero{nullptr};
+  return zero;
+}
+}  // namespace
+
+void register_device_zero(DeviceZero zero) { device_zero_slot() = zero; }
+
+DeviceZero device_zero() { return device_zero_slot().load(); }
+
+namespace {
+std::atomic<DeviceMemoryQuery>& device_memory_slot() {
+  static std::atomic<DeviceMemoryQuery> query{nullptr};
+  return query;
+}
+}  // namespace
+
+void register_device_memory_query(DeviceMemoryQuery query) { device_memory_slot() = query; }
+
+DeviceMemoryQuery device_memory_query() { return device_memory_slot().load(); }
+
 Allocator& allocator_for(Device device) {
   if (device.is_cpu()) return cpu_allocator();
   Allocator* (*factory)(int) = nullptr;

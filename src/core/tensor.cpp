@@ -144,8 +144,15 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
   Tensor t = empty(shape, dtype, device);
-  PAGODA_CHECK(device.is_cpu(), Unsupported, "Tensor::zeros on a GPU is done by the CUDA backend",
-               "use the backend's fill op");
+  if (!device.is_cpu()) {
+    const DeviceZero zero = device_zero();
+    PAGODA_CHECK(zero != nullptr, Unsupported,
+                 fmt::format("Tensor::zeros on {}: this build has no {} backend",
+                             device.to_string(), device.to_string()),
+                 "build with the cuda preset to use CUDA devices");
+    zero(t);
+    return t;
+  }
   std::memset(t.storage_->mutable_data(), 0, t.nbytes());
   return t;
 }
@@ -421,6 +428,13 @@ void Tensor::copy_from(const Tensor& src) {
 Tensor Tensor::clone() const {
   Tensor t = empty(shape_, dtype_, device());
   t.copy_from(*this);
+  return t;
+}
+
+Tensor Tensor::to(Device device) const {
+  if (!defined() || this->device() == device) return *this;
+  Tensor t = empty(shape_, dtype_, device);
+  t.copy_from(contiguous());
   return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "pagoda/device.h"
 #include "pagoda/error.h"
 
 namespace pagoda {
@@ -20,6 +21,11 @@ void EngineArgs::validate() const {
                fmt::format("kv_cache_memory_fraction is {}; expected a fraction in (0, 1]",
                            kv_cache_memory_fraction),
                "pass e.g. 0.5 for half the free memory");
+  PAGODA_CHECK(gpu_memory_utilization > 0 && gpu_memory_utilization <= 1, InvalidArgument,
+               fmt::format("gpu_memory_utilization is {}; expected a fraction in (0, 1]",
+                           gpu_memory_utilization),
+               "pass e.g. 0.9 for 90% of the GPU's memory");
+  Device::parse(device);
   PAGODA_CHECK(!num_kv_blocks || *num_kv_blocks >= 2, InvalidArgument,
                fmt::format("num_kv_blocks is {}; expected at least 2 (one is reserved)",
                            num_kv_blocks.value_or(0)),

@@ -51,7 +51,8 @@ void run_engine_worker(const EngineArgs& own_args) {
           worker.reset();
           config = std::make_unique<ModelConfig>(ModelConfig::from_model_dir(args.model, options));
           worker = std::make_unique<ModelWorker>(
-              *config, args.model, args.seed, args.load_format == "dummy", LoadProgress(), groups);
+              *config, args.model, args.seed, args.load_format == "dummy", LoadProgress(), groups,
+              Device::parse(args.device));
         } catch (const Error& e) {
           failure = e;
         }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "pagoda/device.h"
 #include "pagoda/engine_args.h"
 
 namespace pagoda::engine {
@@ -20,6 +21,11 @@ struct KVCachePlan {
 // bytes_per_token: over all layers, keys and values. Throws pagoda::Error when the pool cannot
 // hold one sequence of max_model_len tokens, naming both numbers and the fixes.
 KVCachePlan plan_kv_cache(const EngineArgs& args, int64_t bytes_per_token, int64_t max_model_len);
+
+// The KV cache's share of a GPU: gpu_memory_utilization of its whole memory, less what is in use
+// (the weights, other processes) and a reserve for activations and logits. Throws pagoda::Error
+// naming the figures when nothing is left.
+int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization);
 
 // MemAvailable from /proc/meminfo, in bytes (0 when unknown).
 int64_t available_memory_bytes();

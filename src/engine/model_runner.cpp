@@ -36,7 +36,8 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   std::optional<Error> failure;
   try {
     worker_ = std::make_unique<ModelWorker>(
-        config, args.model, args.seed, args.load_format == "dummy", args.load_progress, groups);
+        config, args.model, args.seed, args.load_format == "dummy", args.load_progress, groups,
+        Device::parse(args.device));
   } catch (const Error& e) {
     if (!multi_process()) throw;
     failure = e;

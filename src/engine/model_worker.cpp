@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 #include <span>
 
+#include "ops/embedding.h"
 #include "pagoda/error.h"
 #include "pagoda/logging.h"
 #include "pagoda/model_registry.h"
@@ -14,9 +16,15 @@
 namespace pagoda::engine {
 namespace {
 
-// Copies rows `rows` of a [T, H] tensor into a new contiguous [rows.size(), H] tensor.
-Tensor gather_rows(const Tensor& hidden, std::span<const int64_t> rows) {
+// Copies rows `rows` of a [T, H] tensor into a new contiguous [rows.size(), H] tensor. On a
+// device the embedding op gathers them: a row lookup is exactly what it does.
+Tensor gather_rows(const Tensor& hidden, std::span<const int64_t> rows, const Tensor& device_rows) {
   const int64_t width = hidden.size(1);
+  if (!hidden.device().is_cpu()) {
+    Tensor out = Tensor::empty({device_rows.size(0), width}, hidden.dtype(), hidden.device());
+    ops::embedding(device_rows, hidden.contiguous(), out);
+    return out;
+  }
   Tensor out = Tensor::empty({static_cast<int64_t>(rows.size()), width}, hidden.dtype());
   const size_t row_bytes = static_cast<size_t>(width) * hidden.itemsize();
   const auto* src = static_cast<const char*>(hidden.data());
@@ -24,6 +32,45 @@ Tensor gather_rows(const Tensor& hidden, std::span<const int64_t> rows) {
   const size_t stride_bytes = static_cast<size_t>(hidden.stride(0)) * hidden.itemsize();
   for (size_t i = 0; i < rows.size(); ++i)
     std::memcpy(dst + i * row_bytes, src + static_cast<size_t>(rows[i]) * stride_bytes, row_bytes);
+  return out;
+}
+
+// The step's batch on the model's device: one upload of the i64 fields and one of the i32 ones,
+// viewed as the tensors the model and its attention layers read.
+struct DeviceBatch {
+  Tensor ids, positions, logit_rows;
+};
+
+DeviceBatch upload_batch(const StepBatch& batch, Device device, ForwardContext& context) {
+  const auto n = [](const auto& v) { return static_cast<int64_t>(v.size()); };
+  std::vector<int64_t> wide;
+  wide.reserve(batch.input_ids.size() * 3 + batch.logit_rows.size());
+  for (const auto* f : {&batch.input_ids, &batch.positions, &batch.slot_mapping, &batch.logit_rows})
+    wide.insert(wide.end(), f->begin(), f->end());
+  std::vector<int32_t> narrow;
+  narrow.reserve(batch.query_start_loc.size() + batch.seq_lens.size() + batch.block_tables.size());
+  for (int64_t v : batch.query_start_loc) narrow.push_back(static_cast<int32_t>(v));
+  for (int64_t v : batch.seq_lens) narrow.push_back(static_cast<int32_t>(v));
+  narrow.insert(narrow.end(), batch.block_tables.begin(), batch.block_tables.end());
+  const Tensor w = Tensor::from_blob(wide.data(), {n(wide)}, DType::I64).to(device);
+  const Tensor s = Tensor::from_blob(narrow.data(), {n(narrow)}, DType::I32).to(device);
+
+  const int64_t tokens = n(batch.input_ids), seqs = n(batch.seq_lens);
+  DeviceBatch out;
+  out.ids = w.slice(0, 0, tokens);
+  out.positions = w.slice(0, tokens, 2 * tokens);
+  context.device_slot_mapping = w.slice(0, 2 * tokens, 3 * tokens);
+  out.logit_rows = w.slice(0, 3 * tokens, n(wide));
+  context.device_query_start_loc = s.slice(0, 0, seqs + 1);
+  context.device_seq_lens = s.slice(0, seqs + 1, 2 * seqs + 1);
+  context.device_block_tables =
+      s.slice(0, 2 * seqs + 1, n(narrow)).view({seqs, batch.max_blocks_per_seq});
+  for (int64_t i = 0; i < seqs; ++i) {
+    const int64_t q_len = batch.query_start_loc[static_cast<size_t>(i + 1)] -
+                          batch.query_start_loc[static_cast<size_t>(i)];
+    context.max_query_len = std::max(context.max_query_len, q_len);
+    context.max_seq_len = std::max(context.max_seq_len, batch.seq_lens[static_cast<size_t>(i)]);
+  }
   return out;
 }
 
@@ -99,8 +146,8 @@ void check_split(const ModelConfig& c, const ResolvedModel& model, const Paralle
 
 ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path& model_dir,
                          uint64_t seed, bool dummy_weights, const LoadProgress& load_progress,
-                         const distributed::RankGroups& groups)
-    : config_(config), groups_(groups), parallel_(groups.parallel()) {
+                         const distributed::RankGroups& groups, Device device)
+    : config_(config), groups_(groups), parallel_(groups.parallel()), device_(device) {
   const ResolvedModel resolved = ModelRegistry::global().resolve(config.architectures);
   check_split(config, resolved, parallel_);
   ModelInitContext ctx;
@@ -109,6 +156,7 @@ ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path&
   ctx.parameters = &parameters_;
   ctx.attention = &attention_;
   ctx.dtype = config.dtype;
+  ctx.device = device;
   model_ = resolved.factory(ctx);
   if (dummy_weights) {
     fill_dummy_weights(parameters_, seed);
@@ -130,9 +178,9 @@ ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path&
           ? fmt::format(" on rank {} (tp {}/{}, pp {}/{})", groups_.world_rank(), parallel_.tp_rank,
                         parallel_.tp_size, parallel_.pp_rank, parallel_.pp_size)
           : std::string();
-  log::info("loaded {}{} ({} parameters, {:.1f} MiB, {})", resolved.architecture, where,
+  log::info("loaded {}{} ({} parameters, {:.1f} MiB, {}, {})", resolved.architecture, where,
             parameters_.size(), static_cast<double>(parameter_bytes_) / (1 << 20),
-            dtype_name(config.dtype));
+            dtype_name(config.dtype), device.to_string());
 }
 
 int64_t ModelWorker::kv_cache_bytes_per_token() const {
@@ -156,18 +204,25 @@ int64_t ModelWorker::sliding_window_code() const {
 void ModelWorker::allocate_kv_cache(int64_t num_blocks, int64_t block_size) {
   for (const auto& [prefix, layer] : attention_.layers()) {
     const Shape shape{num_blocks, block_size, layer->num_kv_heads(), layer->head_size()};
-    layer->bind_kv_cache(Tensor::empty(shape, layer->dtype()),
-                         Tensor::empty(shape, layer->dtype()));
+    layer->bind_kv_cache(Tensor::empty(shape, layer->dtype(), device_),
+                         Tensor::empty(shape, layer->dtype(), device_));
   }
 }
 
 Tensor ModelWorker::execute(const StepBatch& batch) {
   const int64_t num_tokens = batch.num_tokens();
-  // The model reads ids and positions; the tensors only borrow the batch's buffers.
-  const Tensor ids = Tensor::from_blob_read_only(batch.input_ids.data(), {num_tokens}, DType::I64);
-  const Tensor positions =
-      Tensor::from_blob_read_only(batch.positions.data(), {num_tokens}, DType::I64);
   ForwardContext context = batch.context();
+  DeviceBatch on_device;
+  if (!device_.is_cpu()) on_device = upload_batch(batch, device_, context);
+  // On the CPU the model reads ids and positions in place: the tensors borrow the batch's buffers.
+  const Tensor ids =
+      device_.is_cpu()
+          ? Tensor::from_blob_read_only(batch.input_ids.data(), {num_tokens}, DType::I64)
+          : on_device.ids;
+  const Tensor positions =
+      device_.is_cpu()
+          ? Tensor::from_blob_read_only(batch.positions.data(), {num_tokens}, DType::I64)
+          : on_device.positions;
   Communicator& pp = *parallel_.pp_group;
 
   IntermediateTensors inputs;
@@ -185,9 +240,10 @@ Tensor ModelWorker::execute(const StepBatch& batch) {
   if (rows == 0) return Tensor();
   if (parallel_.is_last_stage()) {
     // Every tensor-parallel rank of the last stage takes part (the LM head is split by vocab).
-    Tensor logits =
-        model_->compute_logits(gather_rows(outputs.at("hidden_states"), batch.logit_rows));
-    if (driver) return logits;
+    Tensor logits = model_->compute_logits(
+        gather_rows(outputs.at("hidden_states"), batch.logit_rows, on_device.logit_rows));
+    // The sampler runs on the host.
+    if (driver) return logits.to(Device::cpu());
     // The last stage's first rank hands them to the first stage's, world rank 0.
     if (parallel_.tp_rank == 0) pp.send(logits, 0);
     return Tensor();

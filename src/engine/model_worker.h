@@ -28,7 +28,7 @@ class ModelWorker {
   // small seeded random values (vLLM's dummy loader: uniform in [-1e-3, 1e-3]).
   ModelWorker(const ModelConfig& config, const std::filesystem::path& model_dir, uint64_t seed,
               bool dummy_weights, const LoadProgress& load_progress,
-              const distributed::RankGroups& groups);
+              const distributed::RankGroups& groups, Device device = Device::cpu());
 
   // KV-cache bytes one token takes over this rank's attention layers (keys and values).
   int64_t kv_cache_bytes_per_token() const;
@@ -51,6 +51,7 @@ class ModelWorker {
   const ModelConfig& config_;
   distributed::RankGroups groups_;
   ParallelState parallel_;
+  Device device_;
   ParameterSet parameters_;
   AttentionRegistry attention_;
   std::unique_ptr<Model> model_;

@@ -35,6 +35,7 @@ std::string encode_worker_args(const EngineArgs& args) {
   j["dtype"] = args.dtype;
   j["hf_overrides"] = args.hf_overrides;
   j["load_format"] = args.load_format;
+  j["device"] = args.device;
   j["seed"] = args.seed;
   j["max_model_len"] = args.max_model_len ? nlohmann::json(*args.max_model_len) : nlohmann::json();
   j["tensor_parallel_size"] = args.tensor_parallel_size;
@@ -51,6 +52,7 @@ EngineArgs decode_worker_args(const std::string& payload, EngineArgs base) {
     base.dtype = j.at("dtype").get<std::string>();
     base.hf_overrides = j.at("hf_overrides").get<std::string>();
     base.load_format = j.at("load_format").get<std::string>();
+    base.device = j.at("device").get<std::string>();
     base.seed = j.at("seed").get<uint64_t>();
     base.max_model_len = j.at("max_model_len").is_null()
                              ? std::nullopt

@@ -39,12 +39,22 @@ Tensor Attention::forward(const Tensor& q, const Tensor& k, const Tensor& v,
                  "bind the layer's cache with bind_kv_cache before paged forwards");
     // The cache tensors are shared storage: writing through copies of the handles is intended.
     Tensor key_cache = key_cache_, value_cache = value_cache_;
-    ops::reshape_and_cache(k, v, context.slot_mapping, key_cache, value_cache);
+    ops::reshape_and_cache(k, v, context.slot_mapping, key_cache, value_cache,
+                           context.device_slot_mapping);
     ops::PagedAttentionMetadata meta;
     meta.query_start_loc = context.query_start_loc;
     meta.seq_lens = context.seq_lens;
     meta.block_tables = context.block_tables;
     meta.max_blocks_per_seq = context.max_blocks_per_seq;
+    ops::PagedAttentionDeviceMetadata device_meta;
+    if (context.device_seq_lens.defined()) {
+      device_meta.query_start_loc = context.device_query_start_loc;
+      device_meta.seq_lens = context.device_seq_lens;
+      device_meta.block_tables = context.device_block_tables;
+      device_meta.max_query_len = context.max_query_len;
+      device_meta.max_seq_len = context.max_seq_len;
+      meta.device = &device_meta;
+    }
     ops::paged_attention(q, key_cache_, value_cache_, meta, num_heads_, scale_, sliding_window_,
                          soft_cap_, out);
     return out;

@@ -161,10 +161,10 @@ LinearBase::LinearBase(const ModelInitContext& ctx, int64_t input_size, int64_t 
 
 void LinearBase::create_weights(bool bias, WeightLoader weight_loader, WeightLoader bias_loader,
                                 int64_t bias_size) {
-  weight_ = Tensor::empty({output_per_rank_, input_per_rank_}, ctx_.dtype);
+  weight_ = Tensor::empty({output_per_rank_, input_per_rank_}, ctx_.dtype, ctx_.device);
   ctx_.parameters->add(weight_name(prefix_), weight_, std::move(weight_loader));
   if (bias) {
-    bias_ = Tensor::empty({bias_size}, ctx_.dtype);
+    bias_ = Tensor::empty({bias_size}, ctx_.dtype, ctx_.device);
     ctx_.parameters->add(bias_name(prefix_), bias_, std::move(bias_loader));
   }
 }

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "ops/cast.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
 #include "pagoda/error.h"
@@ -14,9 +15,15 @@
 namespace pagoda {
 namespace {
 
-// x = tanh(x / cap) * cap over a contiguous f32 tensor. (No op exists for it yet; the logits are
-// always f32 on the host here.)
+// x = tanh(x / cap) * cap over a contiguous f32 tensor. No op exists for it yet: device logits
+// make a round trip through the host (Gemma 2 only).
 void apply_soft_cap(Tensor& logits, double cap) {
+  if (!logits.device().is_cpu()) {
+    Tensor host = logits.to(Device::cpu());
+    apply_soft_cap(host, cap);
+    logits.copy_from(host);
+    return;
+  }
   float* p = logits.mutable_data_as<float>();
   const float c = static_cast<float>(cap);
   const float inv = static_cast<float>(1.0 / cap);
@@ -66,7 +73,12 @@ Tensor LogitsProcessor::forward(const ParallelLMHead& head, const Tensor& hidden
         Tensor::empty({rows, weight.size(0) * ctx_.parallel.tp_size}, DType::F32, hidden.device());
     ctx_.parallel.tp_group->all_gather(local, logits, 1);
   }
-  if (logits.size(1) != vocab_size_) logits = logits.slice(1, 0, vocab_size_).clone();
+  if (logits.size(1) != vocab_size_) {
+    // The padding columns go; a cast to the same dtype copies the strided rows on any device.
+    Tensor trimmed = Tensor::empty({rows, vocab_size_}, DType::F32, logits.device());
+    ops::cast(logits.slice(1, 0, vocab_size_), trimmed);
+    logits = trimmed;
+  }
   if (soft_cap_) apply_soft_cap(logits, *soft_cap_);
   if (scale_ != 1.0) ops::scale(logits, scale_, logits);
   return logits;

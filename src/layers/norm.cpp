@@ -18,10 +18,10 @@ std::string param_name(const std::string& prefix, std::string_view name) {
 
 // [n] of `value` in `dtype`: the identity initial values (weight 1, bias 0), so a norm whose
 // parameters were never loaded still computes something sensible.
-Tensor filled(int64_t n, DType dtype, float value) {
+Tensor filled(int64_t n, DType dtype, Device device, float value) {
   std::vector<float> values(static_cast<size_t>(n), value);
   const Tensor src = Tensor::from_blob(values.data(), {n}, DType::F32);
-  Tensor t = Tensor::empty({n}, dtype);
+  Tensor t = Tensor::empty({n}, dtype, device);
   copy_with_cast(t, src);
   return t;
 }
@@ -47,7 +47,7 @@ RMSNorm::RMSNorm(const ModelInitContext& ctx, int64_t hidden_size, double eps, b
     : hidden_size_(hidden_size), eps_(eps), gemma_style_(gemma_style) {
   check_hidden_size("RMSNorm", ctx, hidden_size);
   // Gemma stores w - 1 and scales by (1 + w): zero is its identity.
-  weight_ = filled(hidden_size, ctx.dtype, gemma_style ? 0.0f : 1.0f);
+  weight_ = filled(hidden_size, ctx.dtype, ctx.device, gemma_style ? 0.0f : 1.0f);
   if (ctx.parameters) ctx.parameters->add(param_name(ctx.prefix, "weight"), weight_);
 }
 
@@ -67,8 +67,8 @@ void RMSNorm::forward(Tensor& x, Tensor& residual) const {
 LayerNorm::LayerNorm(const ModelInitContext& ctx, int64_t hidden_size, double eps, bool bias)
     : hidden_size_(hidden_size), eps_(eps) {
   check_hidden_size("LayerNorm", ctx, hidden_size);
-  weight_ = filled(hidden_size, ctx.dtype, 1.0f);
-  if (bias) bias_ = filled(hidden_size, ctx.dtype, 0.0f);
+  weight_ = filled(hidden_size, ctx.dtype, ctx.device, 1.0f);
+  if (bias) bias_ = filled(hidden_size, ctx.dtype, ctx.device, 0.0f);
   if (ctx.parameters) {
     ctx.parameters->add(param_name(ctx.prefix, "weight"), weight_);
     if (bias) ctx.parameters->add(param_name(ctx.prefix, "bias"), bias_);

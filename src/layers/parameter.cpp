@@ -18,6 +18,19 @@ void check_loaded_shape(const std::string& parameter, const Shape& expected, con
 }
 
 void copy_with_cast(Tensor& dst, const Tensor& src) {
+  if (dst.device() != src.device()) {
+    // Checkpoint tensors are host memory: cast (and gather a strided shard) there, then move the
+    // result in one contiguous transfer. A strided destination (a column slice of a device
+    // parameter) takes a same-dtype cast on the device, which copies row by row.
+    Tensor staged = Tensor::empty(dst.shape(), dst.dtype(), src.device());
+    copy_with_cast(staged, src);
+    if (dst.is_contiguous()) {
+      dst.copy_from(staged);
+    } else {
+      ops::cast(staged.to(dst.device()), dst);
+    }
+    return;
+  }
   if (dst.dtype() == src.dtype()) {
     dst.copy_from(src);
     return;

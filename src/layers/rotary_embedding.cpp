@@ -39,32 +39,33 @@ int64_t position_at(const Tensor& positions, int64_t i) {
 
 }  // namespace
 
-std::shared_ptr<const RotaryEmbedding> RotaryEmbedding::get(const RopeConfig& config) {
+std::shared_ptr<const RotaryEmbedding> RotaryEmbedding::get(const RopeConfig& config,
+                                                            Device device) {
   // Built once per distinct config and kept for the life of the process, as vLLM's _ROPE_DICT.
   // The lock is held while building so that two threads asking for one config build it once.
   // The map is never destroyed: its tensors' storage refers to the CPU allocator, another static,
   // which may already be gone when static destructors run.
   static std::mutex mutex;
   static auto* cache = new std::map<std::string, std::shared_ptr<const RotaryEmbedding>>();
-  const std::string key = cache_key(config);
+  const std::string key = cache_key(config) + "@" + device.to_string();
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache->find(key);
   if (it != cache->end()) return it->second;
-  auto rope = std::make_shared<const RotaryEmbedding>(config);
+  auto rope = std::make_shared<const RotaryEmbedding>(config, device);
   cache->emplace(key, rope);
   return rope;
 }
 
-RotaryEmbedding::RotaryEmbedding(const RopeConfig& config) : config_(config) {
+RotaryEmbedding::RotaryEmbedding(const RopeConfig& config, Device device) : config_(config) {
   ops::RotaryCache c = ops::build_rotary_cache(config);
-  cos_sin_ = std::move(c.cos_sin);
+  // Built on the host in float64 arithmetic, then moved once to where the rotations run.
+  cos_sin_ = c.cos_sin.device() == device ? std::move(c.cos_sin) : c.cos_sin.to(device);
   long_offset_ = c.long_offset;
 }
 
 void RotaryEmbedding::forward(const Tensor& positions, Tensor& query, Tensor& key) const {
   if (long_offset_ == 0 || !positions.defined() || positions.dim() != 1 ||
-      (positions.dtype() != DType::I64 && positions.dtype() != DType::I32) ||
-      !positions.device().is_cpu()) {
+      (positions.dtype() != DType::I64 && positions.dtype() != DType::I32)) {
     // Not longrope, or arguments the op rejects with its own message.
     ops::apply_rotary(positions, query, key, cos_sin_, config_.head_size, config_.is_neox_style);
     return;
@@ -73,8 +74,11 @@ void RotaryEmbedding::forward(const Tensor& positions, Tensor& query, Tensor& ke
   // token of the batch uses the long factors (rows from long_offset on).
   const int64_t original = config_.original_max_position_embeddings.value_or(0);
   const int64_t n = positions.size(0);
+  // The choice is made on the host: device positions are copied back (longrope models only).
+  const Tensor host_positions = positions.device().is_cpu() ? positions : positions.to(Device::cpu());
   bool use_long = false;
-  for (int64_t i = 0; i < n && !use_long; ++i) use_long = position_at(positions, i) >= original;
+  for (int64_t i = 0; i < n && !use_long; ++i)
+    use_long = position_at(host_positions, i) >= original;
   if (!use_long) {
     ops::apply_rotary(positions, query, key, cos_sin_, config_.head_size, config_.is_neox_style);
     return;
@@ -82,11 +86,12 @@ void RotaryEmbedding::forward(const Tensor& positions, Tensor& query, Tensor& ke
   Tensor shifted = Tensor::empty({n}, DType::I64);
   int64_t* p = shifted.mutable_data_as<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t pos = position_at(positions, i);
+    const int64_t pos = position_at(host_positions, i);
     // Negative positions stay negative so that the op reports them, rather than a shifted value.
     p[i] = pos < 0 ? pos : pos + long_offset_;
   }
-  ops::apply_rotary(shifted, query, key, cos_sin_, config_.head_size, config_.is_neox_style);
+  ops::apply_rotary(shifted.to(positions.device()), query, key, cos_sin_, config_.head_size,
+                    config_.is_neox_style);
 }
 
 }  // namespace pagoda

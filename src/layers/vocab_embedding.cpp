@@ -56,7 +56,7 @@ VocabParallelEmbedding::VocabParallelEmbedding(const ModelInitContext& ctx, int6
   per_rank_ = vocab_per_rank(ctx, padded_, padding_size);
   start_ = ctx.parallel.tp_rank * per_rank_;
   end_ = std::clamp(num_embeddings, start_, start_ + per_rank_);
-  weight_ = Tensor::empty({per_rank_, dim_}, ctx.dtype);
+  weight_ = Tensor::empty({per_rank_, dim_}, ctx.dtype, ctx.device);
 
   const std::string name = ctx.prefix + ".weight";
   const int64_t vocab = num_embeddings_, dim = dim_, start = start_, real_rows = end_ - start_;
@@ -106,13 +106,22 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
                   ids.defined() ? ids.to_string() : std::string("(undefined)")),
       "pass the flattened token ids [num_tokens]");
   const int64_t n = ids.size(0);
+  if (!ids.device().is_cpu() && ctx_.parallel.tp_size == 1) {
+    // One rank owns every row: the op reads the ids where they are and range-checks them on the
+    // device before writing.
+    Tensor out = Tensor::empty({n, dim_}, ctx_.dtype, weight_.device());
+    ops::embedding(ids, weight_, out);
+    return out;
+  }
+  // Ids are masked on the host (device ids are copied back first).
+  const Tensor host_ids = ids.to(Device::cpu());
   // Ids this rank does not own look up row 0 and are zeroed afterwards; the all-reduce then
   // brings in the owner's row.
   Tensor local = Tensor::empty({n}, DType::I64);
   int64_t* local_ids = local.mutable_data_as<int64_t>();
   std::vector<char> masked(static_cast<size_t>(n));
   for (int64_t t = 0; t < n; ++t) {
-    const int64_t id = id_at(ids, t);
+    const int64_t id = id_at(host_ids, t);
     PAGODA_CHECK(
         id >= 0 && id < num_embeddings_, InvalidArgument,
         fmt::format("embedding '{}': token id {} at position {} is outside the vocabulary [0, {})",
@@ -123,7 +132,7 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
     local_ids[t] = mine ? id - start_ : 0;
   }
   Tensor out = Tensor::empty({n, dim_}, ctx_.dtype, weight_.device());
-  ops::embedding(local, weight_, out);
+  ops::embedding(local.to(weight_.device()), weight_, out);
   const Tensor zero_row = Tensor::zeros({dim_}, ctx_.dtype, out.device());
   for (int64_t t = 0; t < n; ++t)
     if (masked[static_cast<size_t>(t)]) out.select(0, t).copy_from(zero_row);

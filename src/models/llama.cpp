@@ -40,7 +40,7 @@ LlamaAttention::LlamaAttention(const ModelInitContext& ctx, const ModelConfig& c
       o_proj_(
           ctx.child("o_proj"), c.num_attention_heads * c.head_size, c.hidden_size,
           c.hf_text_config.get_bool_or("attention_bias", false) && !options.qkv_bias.has_value()),
-      rotary_emb_(RotaryEmbedding::get(c.rope)),
+      rotary_emb_(RotaryEmbedding::get(c.rope, ctx.device)),
       attn_(ctx.child("attn"), qkv_proj_.num_heads(), c.head_size,
             1.0 / std::sqrt(static_cast<double>(c.head_size)), qkv_proj_.num_kv_heads(),
             c.sliding_window_for_layer(layer)) {
@@ -105,6 +105,7 @@ LlamaModel::LlamaModel(const ModelInitContext& ctx, const ModelConfig& c,
     : parallel_(ctx.parallel),
       hidden_size_(c.hidden_size),
       dtype_(ctx.dtype),
+      device_(ctx.device),
       range_(pp_layer_range(c.num_hidden_layers, ctx.parallel.pp_rank, ctx.parallel.pp_size)) {
   if (parallel_.is_first_stage() || (parallel_.is_last_stage() && keep_embeddings_on_last_stage))
     embed_tokens_.emplace(ctx.child("embed_tokens"), c.vocab_size, c.hidden_size);
@@ -150,8 +151,8 @@ IntermediateTensors LlamaModel::forward_stage(const Tensor& input_ids, const Ten
 
 IntermediateTensors LlamaModel::make_empty_intermediate_tensors(int64_t num_tokens) const {
   IntermediateTensors out;
-  out.set("hidden_states", Tensor::empty({num_tokens, hidden_size_}, dtype_));
-  out.set("residual", Tensor::empty({num_tokens, hidden_size_}, dtype_));
+  out.set("hidden_states", Tensor::empty({num_tokens, hidden_size_}, dtype_, device_));
+  out.set("residual", Tensor::empty({num_tokens, hidden_size_}, dtype_, device_));
   return out;
 }
 

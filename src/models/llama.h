@@ -86,6 +86,7 @@ class LlamaModel {
   ParallelState parallel_;
   int64_t hidden_size_;
   DType dtype_;
+  Device device_;
   std::optional<VocabParallelEmbedding> embed_tokens_;
   LayerRange range_;
   std::vector<std::unique_ptr<LlamaDecoderLayer>> layers_;  // layers range_.begin ... end - 1

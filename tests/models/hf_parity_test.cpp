@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/hf_fixtures.h"
 #include "common/run_ranks.h"
 #include "pagoda/layers/attention.h"
 #include "pagoda/layers/parameter.h"
@@ -17,6 +18,7 @@
 #include "pagoda/safetensors.h"
 
 using namespace pagoda;
+using namespace pagoda::testing;
 
 namespace {
 
@@ -26,10 +28,6 @@ struct ParityCase {
   int tp;
 };
 
-std::filesystem::path fixture_dir(const std::string& name) {
-  return std::filesystem::path(PAGODA_FIXTURES_DIR) / "hf" / name;
-}
-
 // One rank's model with everything it was built from.
 struct RankModel {
   ParameterSet parameters;
@@ -37,45 +35,11 @@ struct RankModel {
   std::unique_ptr<Model> model;
 };
 
-Tensor positions_for(int64_t n) {
-  Tensor p = Tensor::empty({n}, DType::I64);
-  for (int64_t i = 0; i < n; ++i) p.mutable_data_as<int64_t>()[i] = i;
-  return p;
-}
-
-// Logits at every position of `ids` (a single sequence).
-Tensor run_logits(Model& model, const Tensor& ids) {
-  ForwardContext context = ForwardContext::single_sequence(ids.size(0));
-  Tensor hidden = model.forward(ids, positions_for(ids.size(0)), context);
-  return model.compute_logits(hidden);
-}
-
-int64_t argmax_row(const Tensor& logits, int64_t row) {
-  const float* p = logits.data_as<float>() + row * logits.stride(0);
-  int64_t best = 0;
-  for (int64_t i = 1; i < logits.size(1); ++i)
-    if (p[i] > p[best]) best = i;
-  return best;
-}
-
-// max |a - b| / max |b|
-double relative_error(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  double diff = 0, ref = 0;
-  const float* pa = a.data_as<float>();
-  const float* pb = b.data_as<float>();
-  for (int64_t i = 0; i < b.numel(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(pa[i]) - pb[i]));
-    ref = std::max(ref, std::fabs(static_cast<double>(pb[i])));
-  }
-  return diff / ref;
-}
-
 class HfParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(HfParity, LogitsAndGreedyTokensMatchTransformers) {
   const ParityCase& c = GetParam();
-  const auto dir = fixture_dir(c.fixture);
+  const auto dir = hf_fixture_dir(c.fixture);
   ModelConfigOptions options;
   options.dtype = "float32";
   const ModelConfig config = ModelConfig::from_model_dir(dir, options);

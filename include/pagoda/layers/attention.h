@@ -31,6 +31,15 @@ struct ForwardContext {
   std::span<const int32_t> block_tables;  // num_seqs rows of max_blocks_per_seq block ids
   int64_t max_blocks_per_seq = 0;
 
+  // The same metadata on the model's device for device kernels (CUDA), uploaded once per step by
+  // the model worker; undefined on the CPU. The bounds size kernel launches.
+  Tensor device_slot_mapping;     // i64 [T]
+  Tensor device_query_start_loc;  // i32 [num_seqs + 1]
+  Tensor device_seq_lens;         // i32 [num_seqs]
+  Tensor device_block_tables;     // i32 [num_seqs, max_blocks_per_seq]
+  int64_t max_query_len = 0;      // >= every sequence's new tokens
+  int64_t max_seq_len = 0;        // >= every seq_len
+
   // A single sequence of `num_tokens` tokens.
   static ForwardContext single_sequence(int64_t num_tokens) {
     ForwardContext c;

@@ -11,8 +11,10 @@ namespace pagoda {
 
 class RotaryEmbedding {
  public:
-  // The embedding for `config`, from a process-wide cache keyed by every field of the config.
-  static std::shared_ptr<const RotaryEmbedding> get(const RopeConfig& config);
+  // The embedding for `config` with its cos/sin cache on `device`, from a process-wide cache
+  // keyed by every field of the config and the device.
+  static std::shared_ptr<const RotaryEmbedding> get(const RopeConfig& config,
+                                                    Device device = Device::cpu());
 
   // Rotates query [T, heads*head_size] and key [T, kv_heads*head_size] in place for positions
   // [T] (rows may be strided: slices of a fused qkv output). `key` may be undefined.
@@ -21,7 +23,7 @@ class RotaryEmbedding {
   const RopeConfig& config() const { return config_; }
   const Tensor& cos_sin_cache() const { return cos_sin_; }
 
-  explicit RotaryEmbedding(const RopeConfig& config);
+  explicit RotaryEmbedding(const RopeConfig& config, Device device = Device::cpu());
 
  private:
   RopeConfig config_;

@@ -1,7 +1,9 @@
-// Tensor::copy_from across devices (host <-> CUDA, CUDA <-> CUDA), registered with the core.
+// Tensor::copy_from across devices (host <-> CUDA, CUDA <-> CUDA) and Tensor::zeros on CUDA,
+// registered with the core.
 // Both tensors must be contiguous: strided device copies are done by ops, not by copy_from.
 #include <string>
 
+#include "ops/cuda/cuda_allocator.h"
 #include "ops/cuda/cuda_runtime.h"
 #include "pagoda/allocator.h"
 #include "core/device_copy.h"
@@ -35,8 +37,23 @@ void copy_across_devices(Tensor& dst, const Tensor& src) {
   synchronize(gpu);
 }
 
+void zero_device_tensor(Tensor& dst) {
+  cudaStream_t stream = use_device(dst.device());
+  check(cudaMemsetAsync(dst.mutable_data(), 0, dst.nbytes(), stream), "cudaMemsetAsync");
+}
+
+DeviceMemory device_memory(Device device) {
+  use_device(device);
+  size_t free = 0, total = 0;
+  check(cudaMemGetInfo(&free, &total), "cudaMemGetInfo");
+  const size_t cached = caching_allocator(device.index).bytes_cached();
+  return {static_cast<int64_t>(free + cached), static_cast<int64_t>(total)};
+}
+
 const bool registered = [] {
+  register_device_memory_query(&device_memory);
   register_device_copy(&copy_across_devices);
+  register_device_zero(&zero_device_tensor);
   return true;
 }();
 
