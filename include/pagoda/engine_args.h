@@ -37,6 +37,9 @@ struct EngineArgs {
   // On a GPU: the share of the GPU's whole memory the engine may use (weights, activations and
   // KV cache together), as vLLM's gpu_memory_utilization. kv_cache_memory_fraction is for the CPU.
   double gpu_memory_utilization = 0.9;
+  // On a GPU: run decode steps eagerly rather than from captured CUDA graphs (vLLM's
+  // enforce_eager), e.g. to rule the graphs out when debugging.
+  bool enforce_eager = false;
   std::optional<int64_t> num_kv_blocks;
   bool enable_prefix_caching = true;
 

@@ -72,6 +72,8 @@ void EngineOptions::add_to(CLI::App& app) {
   app.add_option("--gpu-memory-utilization", args.gpu_memory_utilization,
                  "on a GPU: fraction of its memory for weights, activations and KV cache")
       ->capture_default_str();
+  app.add_flag("--enforce-eager", args.enforce_eager,
+               "on a GPU: no CUDA graphs, every step launched op by op");
   app.add_option("--num-kv-blocks", args.num_kv_blocks, "fix the number of KV-cache blocks");
   app.add_flag("--no-enable-prefix-caching", no_prefix_caching, "turn prefix caching off");
   app.add_option("--max-num-batched-tokens", args.max_num_batched_tokens,

@@ -52,7 +52,7 @@ void run_engine_worker(const EngineArgs& own_args) {
           config = std::make_unique<ModelConfig>(ModelConfig::from_model_dir(args.model, options));
           worker = std::make_unique<ModelWorker>(
               *config, args.model, args.seed, args.load_format == "dummy", LoadProgress(), groups,
-              Device::parse(args.device));
+              WorkerOptions::from(args));
         } catch (const Error& e) {
           failure = e;
         }

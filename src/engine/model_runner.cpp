@@ -37,7 +37,7 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   try {
     worker_ = std::make_unique<ModelWorker>(
         config, args.model, args.seed, args.load_format == "dummy", args.load_progress, groups,
-        Device::parse(args.device));
+        WorkerOptions::from(args));
   } catch (const Error& e) {
     if (!multi_process()) throw;
     failure = e;

@@ -7,6 +7,8 @@
 #include <random>
 #include <span>
 
+#include "engine/decode_graphs.h"
+#include "ops/checks.h"
 #include "ops/embedding.h"
 #include "pagoda/error.h"
 #include "pagoda/logging.h"
@@ -146,8 +148,13 @@ void check_split(const ModelConfig& c, const ResolvedModel& model, const Paralle
 
 ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path& model_dir,
                          uint64_t seed, bool dummy_weights, const LoadProgress& load_progress,
-                         const distributed::RankGroups& groups, Device device)
-    : config_(config), groups_(groups), parallel_(groups.parallel()), device_(device) {
+                         const distributed::RankGroups& groups, const WorkerOptions& options)
+    : config_(config),
+      groups_(groups),
+      parallel_(groups.parallel()),
+      options_(options),
+      device_(options.device) {
+  const Device device = device_;
   const ResolvedModel resolved = ModelRegistry::global().resolve(config.architectures);
   check_split(config, resolved, parallel_);
   ModelInitContext ctx;
@@ -183,6 +190,16 @@ ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path&
             dtype_name(config.dtype), device.to_string());
 }
 
+ModelWorker::~ModelWorker() = default;
+
+WorkerOptions WorkerOptions::from(const EngineArgs& args) {
+  WorkerOptions o;
+  o.device = Device::parse(args.device);
+  o.enforce_eager = args.enforce_eager;
+  o.max_num_seqs = args.max_num_seqs;
+  return o;
+}
+
 int64_t ModelWorker::kv_cache_bytes_per_token() const {
   int64_t bytes = 0;
   for (const auto& [prefix, layer] : attention_.layers())
@@ -207,10 +224,21 @@ void ModelWorker::allocate_kv_cache(int64_t num_blocks, int64_t block_size) {
     layer->bind_kv_cache(Tensor::empty(shape, layer->dtype(), device_),
                          Tensor::empty(shape, layer->dtype(), device_));
   }
+  graphs_.reset();
+  if (device_.is_cuda() && !options_.enforce_eager) {
+    const int64_t max_blocks = (config_.max_model_len + block_size - 1) / block_size;
+    try {
+      graphs_ = std::make_unique<DecodeGraphs>(*model_, device_, options_.max_num_seqs, max_blocks,
+                                               block_size, config_.vocab_size);
+    } catch (const Error& e) {
+      log::warn("decode steps run eagerly: {}", e.what());
+    }
+  }
 }
 
 Tensor ModelWorker::execute(const StepBatch& batch) {
   const int64_t num_tokens = batch.num_tokens();
+  if (graphs_ && graphs_->fits(batch)) return graphs_->run(batch);
   ForwardContext context = batch.context();
   DeviceBatch on_device;
   if (!device_.is_cpu()) on_device = upload_batch(batch, device_, context);
@@ -230,6 +258,9 @@ Tensor ModelWorker::execute(const StepBatch& batch) {
     inputs = model_->make_empty_intermediate_tensors(num_tokens);
     for (auto& [name, tensor] : inputs.tensors) pp.recv(tensor, parallel_.pp_rank - 1);
   }
+  // Token ids were checked against the vocabulary when the requests arrived, positions against
+  // max_model_len by the scheduler: device ops need not wait to check them again.
+  const ops::detail::ScopedTrustedIndices trusted;
   IntermediateTensors outputs = model_->forward_stage(ids, positions, context, inputs);
   if (!parallel_.is_last_stage()) {
     for (const auto& [name, tensor] : outputs.tensors) pp.send(tensor, parallel_.pp_rank + 1);

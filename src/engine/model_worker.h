@@ -14,11 +14,23 @@
 #include "pagoda/layers/attention.h"
 #include "pagoda/layers/parameter.h"
 #include "pagoda/model.h"
+#include "pagoda/engine_args.h"
 #include "pagoda/model_config.h"
 
 namespace pagoda::engine {
 
 using LoadProgress = std::function<void(int64_t, int64_t)>;
+class DecodeGraphs;
+
+// Where and how a rank runs its share, from the engine arguments.
+struct WorkerOptions {
+  Device device = Device::cpu();
+  // On a GPU: run every step eagerly instead of replaying decode steps from CUDA graphs.
+  bool enforce_eager = false;
+  int64_t max_num_seqs = 256;
+
+  static WorkerOptions from(const EngineArgs& args);
+};
 
 class ModelWorker {
  public:
@@ -28,7 +40,8 @@ class ModelWorker {
   // small seeded random values (vLLM's dummy loader: uniform in [-1e-3, 1e-3]).
   ModelWorker(const ModelConfig& config, const std::filesystem::path& model_dir, uint64_t seed,
               bool dummy_weights, const LoadProgress& load_progress,
-              const distributed::RankGroups& groups, Device device = Device::cpu());
+              const distributed::RankGroups& groups, const WorkerOptions& options = {});
+  ~ModelWorker();
 
   // KV-cache bytes one token takes over this rank's attention layers (keys and values).
   int64_t kv_cache_bytes_per_token() const;
@@ -37,7 +50,8 @@ class ModelWorker {
   static constexpr int64_t kFullAttention = -1, kMixedWindows = -2;
   int64_t sliding_window_code() const;
   int64_t parameter_bytes() const { return parameter_bytes_; }
-  // Allocates every layer's cache: [num_blocks, block_size, kv_heads, head_size].
+  // Allocates every layer's cache: [num_blocks, block_size, kv_heads, head_size]. On a GPU this
+  // also captures the decode graphs (unless enforce_eager).
   void allocate_kv_cache(int64_t num_blocks, int64_t block_size);
 
   // Runs this rank's stage of the step: receives the previous stage's tensors, runs the layers,
@@ -51,7 +65,9 @@ class ModelWorker {
   const ModelConfig& config_;
   distributed::RankGroups groups_;
   ParallelState parallel_;
+  WorkerOptions options_;
   Device device_;
+  std::unique_ptr<DecodeGraphs> graphs_;
   ParameterSet parameters_;
   AttentionRegistry attention_;
   std::unique_ptr<Model> model_;

@@ -5,6 +5,15 @@
 #include "pagoda/error.h"
 
 namespace pagoda::ops::detail {
+namespace {
+thread_local bool trusted_indices = false;
+}  // namespace
+
+ScopedTrustedIndices::ScopedTrustedIndices() : previous_(trusted_indices) {
+  trusted_indices = true;
+}
+ScopedTrustedIndices::~ScopedTrustedIndices() { trusted_indices = previous_; }
+bool indices_trusted() { return trusted_indices; }
 
 std::string dtype_list(std::initializer_list<DType> dtypes) {
   std::string s;

@@ -50,6 +50,22 @@ void check_token_rows(std::string_view op, std::string_view name, const Tensor& 
 // `tokens`.
 void check_query_start_loc(std::string_view op, std::span<const int64_t> loc, int64_t tokens);
 
+// Set by a caller that has range-checked on the host every index it passes to ops on this thread
+// (the model worker: token ids against the vocabulary when requests arrive, positions against
+// max_model_len in the scheduler). Device ops then skip their own range check of index tensors,
+// which waits for the device on every call and is not allowed inside a CUDA graph capture.
+class ScopedTrustedIndices {
+ public:
+  ScopedTrustedIndices();
+  ~ScopedTrustedIndices();
+  ScopedTrustedIndices(const ScopedTrustedIndices&) = delete;
+  ScopedTrustedIndices& operator=(const ScopedTrustedIndices&) = delete;
+
+ private:
+  bool previous_;
+};
+bool indices_trusted();
+
 // All tensors on one device (undefined ones are skipped); returns it.
 Device common_device(std::string_view op, std::initializer_list<NamedTensor> tensors);
 // Throws Error(Unsupported): no backend for this op on `device` yet.

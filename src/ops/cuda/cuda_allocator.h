@@ -19,4 +19,21 @@ class CachingAllocatorStats {
 // The caching allocator of cuda:`device`.
 CachingAllocatorStats& caching_allocator(int device);
 
+// A pool of blocks apart from the shared cache (for a captured CUDA graph). Releasing it hands its
+// cached blocks to the shared cache, and its live ones when they are freed.
+int new_private_pool(int device);
+void release_private_pool(int device, int pool);
+
+// While alive, this thread's CUDA allocations come from private pool `pool`.
+class ScopedPrivatePool {
+ public:
+  explicit ScopedPrivatePool(int pool);
+  ~ScopedPrivatePool();
+  ScopedPrivatePool(const ScopedPrivatePool&) = delete;
+  ScopedPrivatePool& operator=(const ScopedPrivatePool&) = delete;
+
+ private:
+  int previous_;
+};
+
 }  // namespace pagoda::cuda

@@ -14,7 +14,8 @@ struct OutOfRange {
 };
 
 // Scans a [T] i32 or i64 tensor (any stride) on its device for values outside [0, bound) and
-// returns the first one. Waits for the device: the caller throws on the host before launching
+// returns the first one; nothing, without looking, when the caller vouches for its indices
+// (ops::detail::ScopedTrustedIndices). Waits for the device: the caller throws on the host before launching
 // anything that writes, which is the only way to keep "nothing written" on an error.
 OutOfRange first_out_of_range(const Tensor& indices, int64_t bound);
 
