@@ -4,6 +4,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/argmax.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -30,6 +33,9 @@ void argmax(const Tensor& x, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"x", x}, {"out", out}});
   if (device.is_cpu()) return cpu::argmax(x, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::argmax(x, out);
+#endif
   detail::unsupported_device(op, device);
 }
 

@@ -4,6 +4,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/cast.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 
 namespace pagoda::ops {
 
@@ -23,6 +26,9 @@ void cast(const Tensor& src, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"src", src}, {"out", out}});
   if (device.is_cpu()) return cpu::cast(src, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::cast(src, out);
+#endif
   detail::unsupported_device(op, device);
 }
 

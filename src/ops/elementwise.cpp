@@ -6,6 +6,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/elementwise.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -26,6 +29,9 @@ void add(const Tensor& a, const Tensor& b, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"a", a}, {"b", b}, {"out", out}});
   if (device.is_cpu()) return cpu::add(a, b, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::add(a, b, out);
+#endif
   detail::unsupported_device(op, device);
 }
 
@@ -44,6 +50,9 @@ void scale(const Tensor& x, double scale, Tensor& out) {
   detail::check_writable(op, "out", out);
   const Device device = detail::common_device(op, {{"x", x}, {"out", out}});
   if (device.is_cpu()) return cpu::scale(x, static_cast<float>(scale), out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::scale(x, static_cast<float>(scale), out);
+#endif
   detail::unsupported_device(op, device);
 }
 

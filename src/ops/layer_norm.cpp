@@ -6,6 +6,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/layer_norm.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -35,6 +38,9 @@ void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, doubl
   const Device device =
       detail::common_device(op, {{"x", x}, {"weight", weight}, {"bias", bias}, {"out", out}});
   if (device.is_cpu()) return cpu::layer_norm(x, weight, bias, static_cast<float>(eps), out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) return cuda::layer_norm(x, weight, bias, static_cast<float>(eps), out);
+#endif
   detail::unsupported_device(op, device);
 }
 

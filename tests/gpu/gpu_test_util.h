@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <string>
@@ -75,6 +76,21 @@ inline Tensor poisoned_gpu(const Shape& shape, DType dtype) {
   Tensor t = Tensor::empty(shape, dtype);
   for (int64_t i = 0; i < t.numel(); ++i) set_at(t, i, std::numeric_limits<float>::quiet_NaN());
   return to_gpu(t);
+}
+
+// A GPU tensor whose bytes are all 0xff: NaN in every float dtype (an unwritten element shows).
+inline Tensor poisoned_gpu_bytes(const Shape& shape, DType dtype) {
+  Tensor t = Tensor::empty(shape, dtype);
+  std::memset(t.mutable_data(), 0xff, t.nbytes());
+  return to_gpu(t);
+}
+
+// `view` is a view of the CPU tensor `base`; the same view (offset, shape, strides) of
+// `gpu_base`, a GPU tensor of base's shape and dtype.
+inline Tensor same_view_on(const Tensor& view, const Tensor& base, const Tensor& gpu_base) {
+  return Tensor::from_storage(gpu_base.storage(),
+                              gpu_base.byte_offset() + view.byte_offset() - base.byte_offset(),
+                              view.shape(), view.strides(), view.dtype());
 }
 
 inline double tolerance(DType dtype) { return dtype == DType::F32 ? 1e-5 : 1e-2; }

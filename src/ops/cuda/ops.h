@@ -24,4 +24,16 @@ void embedding(const Tensor& ids, const Tensor& table, Tensor& out);
 void apply_rotary(const Tensor& positions, Tensor& query, Tensor& key, const Tensor& cos_sin_cache,
                   int64_t head_size, bool is_neox);
 
+// Float dtype conversion (cast.cu); the same dtype copies.
+void cast(const Tensor& src, Tensor& out);
+// out = a + b and out = x * factor, in f32 rounded once (elementwise.cu); in place allowed.
+void add(const Tensor& a, const Tensor& b, Tensor& out);
+void scale(const Tensor& x, float factor, Tensor& out);
+// f32 softmax over the last dimension (softmax.cu); out may be x when x is f32.
+void softmax(const Tensor& x, Tensor& out);
+// i64 index of the largest value per row, torch.argmax's ties and NaN rule (argmax.cu).
+void argmax(const Tensor& x, Tensor& out);
+// weight and bias may be undefined; out may be x (layer_norm.cu).
+void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out);
+
 }  // namespace pagoda::cuda
