@@ -98,8 +98,6 @@ CLI::App* ServeOptions::add_to(CLI::App& app) {
                   "model name(s) clients use (default: the model path)");
   cmd->add_option("--chat-template", chat_template, "a chat template file (or text) to use");
   cmd->add_flag("--enable-prefix-caching", enable_prefix_caching, "prefix caching (the default)");
-  cmd->add_option("--device", device, "cpu (CUDA serving arrives with the CUDA model runner)")
-      ->capture_default_str();
   cmd->add_option("--plugin", plugins, "load a model plugin library (repeatable)");
   cmd->add_option("--max-request-body", max_request_body, "largest request body, e.g. 16MiB")
       ->capture_default_str();
@@ -115,9 +113,6 @@ CLI::App* ServeOptions::add_to(CLI::App& app) {
 }
 
 int run_serve_command(ServeOptions& o) {
-  PAGODA_CHECK(o.device == "cpu", Unsupported,
-               fmt::format("--device {}: this build serves on the CPU only", o.device),
-               "use --device cpu (the CUDA model runner is not finished yet)");
   for (const auto& p : o.plugins) ModelRegistry::global().load_plugin(p);
   if (o.server.api_key.empty())
     if (const char* key = std::getenv("PAGODA_API_KEY")) o.server.api_key = key;

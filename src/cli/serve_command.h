@@ -17,7 +17,6 @@ struct ServeOptions {
   server::ServerConfig server;
   std::string chat_template;  // a file, or the template itself
   std::string max_request_body = "16MiB";
-  std::string device = "cpu";
   bool enable_prefix_caching = false;  // the default; accepted for vLLM's spelling
   std::vector<std::string> plugins;
 

@@ -6,6 +6,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/attention.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/attention_ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -58,6 +61,11 @@ void causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   if (device.is_cpu())
     return cpu::causal_attention(q, k, v, query_start_loc, num_heads, num_kv_heads, head_size,
                                  static_cast<float>(scale), sliding_window, cap, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda())
+    return cuda::causal_attention(q, k, v, query_start_loc, num_heads, num_kv_heads, head_size,
+                                  static_cast<float>(scale), sliding_window, cap, out);
+#endif
   detail::unsupported_device(kOp, device);
 }
 

@@ -8,6 +8,9 @@
 
 #include "ops/checks.h"
 #include "ops/cpu/paged_attention.h"
+#ifdef PAGODA_HAS_CUDA
+#include "ops/cuda/attention_ops.h"
+#endif
 #include "pagoda/error.h"
 
 namespace pagoda::ops {
@@ -137,6 +140,20 @@ void reshape_and_cache(const Tensor& k, const Tensor& v, std::span<const int64_t
   const Device device = detail::common_device(
       kCacheOp, {{"k", k}, {"v", v}, {"key_cache", key_cache}, {"value_cache", value_cache}});
   if (device.is_cpu()) return cpu::reshape_and_cache(k, v, slot_mapping, key_cache, value_cache);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda()) {
+    if (device_slot_mapping.defined()) {
+      detail::check_dtype(kCacheOp, "device_slot_mapping", device_slot_mapping, {DType::I64});
+      detail::check_shape(kCacheOp, "device_slot_mapping", device_slot_mapping, Shape{tokens},
+                          "one slot per token");
+      detail::common_device(kCacheOp, {{"k", k}, {"device_slot_mapping", device_slot_mapping}});
+    }
+    return cuda::reshape_and_cache(k, v, slot_mapping, device_slot_mapping, key_cache,
+                                   value_cache);
+  }
+#else
+  (void)device_slot_mapping;  // read by device backends only
+#endif
   detail::unsupported_device(kCacheOp, device);
 }
 
@@ -186,6 +203,11 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
   if (device.is_cpu())
     return cpu::paged_attention(q, key_cache, value_cache, meta, num_heads,
                                 static_cast<float>(scale), sliding_window, cap, out);
+#ifdef PAGODA_HAS_CUDA
+  if (device.is_cuda())
+    return cuda::paged_attention(q, key_cache, value_cache, meta, num_heads,
+                                 static_cast<float>(scale), sliding_window, cap, out);
+#endif
   detail::unsupported_device(kAttentionOp, device);
 }
 
