@@ -154,7 +154,7 @@ Tensor DecodeGraphs::run(const StepBatch& batch) {
   Tensor narrow_part = narrow_.slice(0, 0, narrow_used);
   narrow_part.copy_from(Tensor::from_blob(narrow_host_.data(), {narrow_used}, DType::I32));
   (*it)->graph->replay();
-  return logits_.slice(0, 0, n).to(Device::cpu());
+  return logits_.slice(0, 0, n);
 }
 
 #else

@@ -27,7 +27,8 @@ class DecodeGraphs {
   // True when the batch is decode only (one new token per sequence, the logits of every row in
   // order) and fits the largest graph.
   bool fits(const StepBatch& batch) const;
-  // Runs a batch that fits; returns its logits [num_seqs, vocab] f32 on the host.
+  // Runs a batch that fits; returns its logits [num_seqs, vocab] f32 on the device, valid until
+  // the next run.
   Tensor run(const StepBatch& batch);
 
   const std::vector<int64_t>& sizes() const { return sizes_; }

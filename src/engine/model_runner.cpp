@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/step_protocol.h"
 #include "pagoda/error.h"
@@ -142,7 +143,30 @@ void ModelRunner::execute(const SchedulerOutput& step, const KVCacheManager& kv_
         Tensor::from_blob(packed_.data(), {static_cast<int64_t>(packed_.size())}, DType::I64);
     groups_.world->broadcast(payload, 0);
   }
-  Tensor logits = worker_->execute(batch_);
+  // Greedy rows with nothing to process need only their argmax: on a GPU it is taken there and
+  // the logits never cross to the host.
+  bool argmax_only = worker_->can_argmax_on_device() && prompt_next_tokens_.empty() &&
+                     num_sample_rows_ == batch_.logit_rows.size();
+  for (const SamplerRow& row : sampler_rows_) {
+    const SamplingParams& p = *row.params;
+    argmax_only = argmax_only && p.greedy() && !p.logprobs && p.logit_bias.empty() &&
+                  p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
+                  p.presence_penalty == 0.0 &&
+                  static_cast<int64_t>(row.output_token_ids.size()) >= p.min_tokens;
+  }
+  Tensor logits = worker_->execute(batch_, argmax_only);
+  if (argmax_only && num_sample_rows_ > 0) {
+    result.sampled.resize(step.scheduled.size());
+    result.prompt_logprobs.resize(step.scheduled.size());
+    for (auto& p : result.prompt_logprobs) p.clear();
+    const int64_t* ids = logits.data_as<int64_t>();
+    size_t next = 0;
+    for (size_t i = 0; i < step.scheduled.size(); ++i)
+      if (step.scheduled[i].samples)
+        result.sampled[i] = SampledToken{static_cast<int32_t>(ids[next++]),
+                                         std::numeric_limits<float>::quiet_NaN(), 0, {}};
+    return;
+  }
 
   result.sampled.resize(step.scheduled.size());
   result.prompt_logprobs.resize(step.scheduled.size());

@@ -57,7 +57,13 @@ class ModelWorker {
   // Runs this rank's stage of the step: receives the previous stage's tensors, runs the layers,
   // sends to the next stage; the last stage computes the logits of batch.logit_rows. Returns
   // them ([rows, vocab] f32) on world rank 0, which samples; an undefined tensor elsewhere.
-  Tensor execute(const StepBatch& batch);
+  // With argmax_on_device (a GPU rank alone, every row greedy with nothing to process), rank 0
+  // gets each row's argmax instead: i64 [rows] on the host, the only thing copied back.
+  Tensor execute(const StepBatch& batch, bool argmax_on_device = false);
+  // Whether execute() can take the argmax on the device.
+  bool can_argmax_on_device() const {
+    return device_.is_cuda() && parallel_.tp_size * parallel_.pp_size == 1;
+  }
 
   const ParallelState& parallel() const { return parallel_; }
 
