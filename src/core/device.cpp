@@ -19,11 +19,10 @@ Device Device::parse(std::string_view text) {
     int index = 0;
     const std::string_view digits = text.substr(5);
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), index);
-    if (ec == std::errc() && end == digits.data() + digits.size() && index >= 0)
-      return cuda(index);
+    if (ec == std::errc() && end == digits.data() + digits.size() && index >= 0) return cuda(index);
   }
   throw_error(ErrorCode::InvalidArgument, fmt::format("device '{}' is not a device name", text),
-               "use cpu, cuda or cuda:N (N: the GPU's index)");
+              "use cpu, cuda or cuda:N (N: the GPU's index)");
 }
 
 }  // namespace pagoda

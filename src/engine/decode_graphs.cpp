@@ -26,7 +26,6 @@ struct DecodeGraphs::Graph {
 struct DecodeGraphs::Graph {};
 #endif
 
-
 DecodeGraphs::Views DecodeGraphs::views(int64_t size) const {
   const int64_t m = max_size_;
   Views v;
@@ -35,7 +34,8 @@ DecodeGraphs::Views DecodeGraphs::views(int64_t size) const {
   v.slots = wide_.slice(0, 2 * m, 2 * m + size);
   v.query_start_loc = narrow_.slice(0, 0, size + 1);
   v.seq_lens = narrow_.slice(0, m + 1, m + 1 + size);
-  v.block_tables = narrow_.slice(0, 2 * m + 1, 2 * m + 1 + size * max_blocks_).view({size, max_blocks_});
+  v.block_tables =
+      narrow_.slice(0, 2 * m + 1, 2 * m + 1 + size * max_blocks_).view({size, max_blocks_});
   return v;
 }
 
@@ -130,8 +130,8 @@ DecodeGraphs::~DecodeGraphs() {
 
 Tensor DecodeGraphs::run(const StepBatch& batch) {
   const int64_t n = static_cast<int64_t>(batch.seq_lens.size()), m = max_size_;
-  const auto it = std::find_if(graphs_.begin(), graphs_.end(),
-                               [&](const auto& g) { return g->size >= n; });
+  const auto it =
+      std::find_if(graphs_.begin(), graphs_.end(), [&](const auto& g) { return g->size >= n; });
   PAGODA_ASSERT(it != graphs_.end());
   const int64_t size = (*it)->size;
   for (int64_t i = 0; i < size; ++i) {
@@ -164,15 +164,16 @@ DecodeGraphs::DecodeGraphs(Model&, Device, int64_t, int64_t, int64_t, int64_t) {
               "build with the cuda preset");
 }
 DecodeGraphs::~DecodeGraphs() = default;
-Tensor DecodeGraphs::run(const StepBatch&) { return Tensor(); }
+Tensor DecodeGraphs::run(const StepBatch&) {
+  return Tensor();
+}
 
 #endif
 
 bool DecodeGraphs::fits(const StepBatch& batch) const {
   const int64_t n = static_cast<int64_t>(batch.seq_lens.size());
   if (n == 0 || n > max_size_ || batch.num_tokens() != n ||
-      static_cast<int64_t>(batch.logit_rows.size()) != n ||
-      batch.max_blocks_per_seq > max_blocks_)
+      static_cast<int64_t>(batch.logit_rows.size()) != n || batch.max_blocks_per_seq > max_blocks_)
     return false;
   for (int64_t i = 0; i < n; ++i)
     if (batch.logit_rows[static_cast<size_t>(i)] != i) return false;

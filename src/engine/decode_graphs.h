@@ -20,8 +20,8 @@ class DecodeGraphs {
  public:
   // Captures the graphs of `model` (bound to its KV cache, on `device`). Throws pagoda::Error
   // when a capture fails; the caller then runs eagerly.
-  DecodeGraphs(Model& model, Device device, int64_t max_num_seqs,
-               int64_t max_blocks_per_seq, int64_t block_size, int64_t vocab_size);
+  DecodeGraphs(Model& model, Device device, int64_t max_num_seqs, int64_t max_blocks_per_seq,
+               int64_t block_size, int64_t vocab_size);
   ~DecodeGraphs();
 
   // True when the batch is decode only (one new token per sequence, the logits of every row in

@@ -23,25 +23,27 @@ int64_t available_memory_bytes() {
 
 int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization) {
   const DeviceMemoryQuery query = device_memory_query();
-  PAGODA_CHECK(query != nullptr, Unsupported,
-               fmt::format("{} was asked for, but this build has no CUDA backend",
-                           device.to_string()),
-               "build with the cuda preset, or run with --device cpu");
+  PAGODA_CHECK(
+      query != nullptr, Unsupported,
+      fmt::format("{} was asked for, but this build has no CUDA backend", device.to_string()),
+      "build with the cuda preset, or run with --device cpu");
   const DeviceMemory memory = query(device);
   const auto mib = [](int64_t b) { return static_cast<double>(b) / (1 << 20); };
   // Activations of one step (max_num_batched_tokens rows through the widest layer) and the f32
   // logits of max_num_seqs rows stay well under this for models that fit one GPU.
   constexpr int64_t kActivationReserve = int64_t{2} << 30;
   const int64_t in_use = memory.total - memory.free;
-  const auto allowed = static_cast<int64_t>(static_cast<double>(memory.total) * gpu_memory_utilization);
+  const auto allowed =
+      static_cast<int64_t>(static_cast<double>(memory.total) * gpu_memory_utilization);
   const int64_t budget = allowed - in_use - kActivationReserve;
-  PAGODA_CHECK(budget > 0, InvalidArgument,
-               fmt::format("{}: gpu_memory_utilization {} allows {:.0f} MiB of {:.0f} MiB, but {:.0f} "
-                           "MiB are in use (weights, other processes) and {:.0f} MiB are kept for "
-                           "activations, which leaves nothing for the KV cache",
-                           device.to_string(), gpu_memory_utilization, mib(allowed),
-                           mib(memory.total), mib(in_use), mib(kActivationReserve)),
-               "raise --gpu-memory-utilization, free the GPU, or pass --kv-cache-memory");
+  PAGODA_CHECK(
+      budget > 0, InvalidArgument,
+      fmt::format("{}: gpu_memory_utilization {} allows {:.0f} MiB of {:.0f} MiB, but {:.0f} "
+                  "MiB are in use (weights, other processes) and {:.0f} MiB are kept for "
+                  "activations, which leaves nothing for the KV cache",
+                  device.to_string(), gpu_memory_utilization, mib(allowed), mib(memory.total),
+                  mib(in_use), mib(kActivationReserve)),
+      "raise --gpu-memory-utilization, free the GPU, or pass --kv-cache-memory");
   return budget;
 }
 

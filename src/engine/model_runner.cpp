@@ -36,9 +36,9 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   }
   std::optional<Error> failure;
   try {
-    worker_ = std::make_unique<ModelWorker>(
-        config, args.model, args.seed, args.load_format == "dummy", args.load_progress, groups,
-        WorkerOptions::from(args));
+    worker_ =
+        std::make_unique<ModelWorker>(config, args.model, args.seed, args.load_format == "dummy",
+                                      args.load_progress, groups, WorkerOptions::from(args));
   } catch (const Error& e) {
     if (!multi_process()) throw;
     failure = e;
@@ -163,8 +163,8 @@ void ModelRunner::execute(const SchedulerOutput& step, const KVCacheManager& kv_
     size_t next = 0;
     for (size_t i = 0; i < step.scheduled.size(); ++i)
       if (step.scheduled[i].samples)
-        result.sampled[i] = SampledToken{static_cast<int32_t>(ids[next++]),
-                                         std::numeric_limits<float>::quiet_NaN(), 0, {}};
+        result.sampled[i] = SampledToken{
+            static_cast<int32_t>(ids[next++]), std::numeric_limits<float>::quiet_NaN(), 0, {}};
     return;
   }
 

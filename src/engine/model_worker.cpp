@@ -259,14 +259,12 @@ Tensor ModelWorker::execute(const StepBatch& batch, bool argmax_on_device) {
   DeviceBatch on_device;
   if (!device_.is_cpu()) on_device = upload_batch(batch, device_, context);
   // On the CPU the model reads ids and positions in place: the tensors borrow the batch's buffers.
-  const Tensor ids =
-      device_.is_cpu()
-          ? Tensor::from_blob_read_only(batch.input_ids.data(), {num_tokens}, DType::I64)
-          : on_device.ids;
-  const Tensor positions =
-      device_.is_cpu()
-          ? Tensor::from_blob_read_only(batch.positions.data(), {num_tokens}, DType::I64)
-          : on_device.positions;
+  const Tensor ids = device_.is_cpu() ? Tensor::from_blob_read_only(batch.input_ids.data(),
+                                                                    {num_tokens}, DType::I64)
+                                      : on_device.ids;
+  const Tensor positions = device_.is_cpu() ? Tensor::from_blob_read_only(batch.positions.data(),
+                                                                          {num_tokens}, DType::I64)
+                                            : on_device.positions;
   Communicator& pp = *parallel_.pp_group;
 
   IntermediateTensors inputs;

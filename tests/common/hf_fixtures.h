@@ -30,8 +30,7 @@ inline Tensor positions_for(int64_t n) {
 // `device`: ids and positions are copied there and the logits back.
 inline Tensor run_logits(Model& model, const Tensor& ids, Device device = Device::cpu()) {
   ForwardContext context = ForwardContext::single_sequence(ids.size(0));
-  Tensor hidden =
-      model.forward(ids.to(device), positions_for(ids.size(0)).to(device), context);
+  Tensor hidden = model.forward(ids.to(device), positions_for(ids.size(0)).to(device), context);
   return model.compute_logits(hidden).to(Device::cpu());
 }
 

@@ -116,8 +116,8 @@ TEST_P(CudaHfParity, EngineGreedyTokensMatchTransformers) {
   for (int p = 0; p < 4; ++p) {
     const std::string key = "prompt." + std::to_string(p);
     const Tensor ids = expected.get(key + ".input_ids");
-    prompts.push_back(Prompt::from_tokens(std::vector<int32_t>(
-        ids.data_as<int64_t>(), ids.data_as<int64_t>() + ids.numel())));
+    prompts.push_back(Prompt::from_tokens(
+        std::vector<int32_t>(ids.data_as<int64_t>(), ids.data_as<int64_t>() + ids.numel())));
     const Tensor want = expected.get(key + ".greedy");
     wants.emplace_back(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel());
     max_tokens = want.numel();

@@ -48,7 +48,9 @@ struct RowKV {
   const T* k;
   const T* v;
   int64_t k_stride, v_stride;
-  __device__ const T* key(int, int64_t start, int64_t j) const { return k + (start + j) * k_stride; }
+  __device__ const T* key(int, int64_t start, int64_t j) const {
+    return k + (start + j) * k_stride;
+  }
   __device__ const T* value(int, int64_t start, int64_t j) const {
     return v + (start + j) * v_stride;
   }
@@ -78,7 +80,10 @@ __global__ void __launch_bounds__(32 * kWarps)
   int lo = 0, hi = p.num_seqs - 1;
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
-    if (query_start_loc[mid] <= row) lo = mid; else hi = mid - 1;
+    if (query_start_loc[mid] <= row)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   const int s = lo;
   const int64_t start = query_start_loc[s];
@@ -151,9 +156,9 @@ __global__ void __launch_bounds__(32 * kWarps)
 }
 
 template <class T>
-__global__ void reshape_and_cache_kernel(const T* k, int64_t k_stride, const T* v,
-                                         int64_t v_stride, const int64_t* slots, T* key_cache,
-                                         T* value_cache, int64_t row) {
+__global__ void reshape_and_cache_kernel(const T* k, int64_t k_stride, const T* v, int64_t v_stride,
+                                         const int64_t* slots, T* key_cache, T* value_cache,
+                                         int64_t row) {
   const int64_t t = blockIdx.x;
   const int64_t slot = slots[t];
   if (slot < 0) return;
@@ -173,8 +178,7 @@ void dispatch(DType dtype, Fn&& fn) {
 // Host values as an i32 tensor on `device` (metadata the caller did not upload itself).
 Tensor upload_i32(const std::vector<int32_t>& values, Device device) {
   std::vector<int32_t> copy = values;
-  return Tensor::from_blob(copy.data(), {static_cast<int64_t>(copy.size())}, DType::I32)
-      .to(device);
+  return Tensor::from_blob(copy.data(), {static_cast<int64_t>(copy.size())}, DType::I32).to(device);
 }
 
 template <class T>
@@ -190,8 +194,8 @@ void check_head_size(const char* op, int64_t head_size) {
 }
 
 template <class KV, class T>
-void launch(const Tensor& q, Tensor& out, const KV& kv, const int32_t* qsl,
-            const int32_t* seq_lens, const Params& p, int64_t tokens) {
+void launch(const Tensor& q, Tensor& out, const KV& kv, const int32_t* qsl, const int32_t* seq_lens,
+            const Params& p, int64_t tokens) {
   cudaStream_t stream = use_device(q.device());
   const dim3 grid(static_cast<unsigned>(tokens), static_cast<unsigned>(p.num_heads));
   attention_kernel<T, KV><<<grid, 32 * kWarps, 0, stream>>>(

@@ -1,9 +1,8 @@
-#include "ops/cuda/graph.h"
-
 #include <string>
 
 #include "ops/cuda/cuda_allocator.h"
 #include "ops/cuda/cuda_runtime.h"
+#include "ops/cuda/graph.h"
 #include "pagoda/error.h"
 
 namespace pagoda::cuda {
