@@ -5,7 +5,7 @@ packages=(
   build-essential cmake ninja-build ccache git pkg-config
   libgtest-dev libgmock-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libdnnl-dev libopenblas-dev libpcre2-dev libicu-dev libcpp-httplib-dev
+  libdnnl-dev ocl-icd-opencl-dev libopenblas-dev libpcre2-dev libicu-dev libcpp-httplib-dev
   libopenmpi-dev openmpi-bin
   python3 python3-prometheus-client
 )
