@@ -4,13 +4,15 @@
 // found through a policy: the paged cache through the block table, or the token rows of a
 // non-paged prefill.
 //
-// Why this shape: it is exact to the CPU op's f32 arithmetic for every head size up to 256, and
-// reads each key once per query head, which keeps decode (one row per sequence) near the memory
-// bound at the context lengths of the benchmarks. Long prefills would gain from tensor-core tiles
-// (FlashAttention-2); that is a kernel of its own, not this one.
+// bf16 and f16 calls of the usual head sizes go to the tensor-core kernels (flash_attention.cu);
+// this one takes the rest: f32 (exact to the CPU op's arithmetic), head sizes up to 256 that the
+// tensor-core kernels are not built for, and very large GQA groups. It reads each key once per
+// query head.
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "ops/cuda/attention_kv.cuh"
 #include "ops/cuda/attention_ops.h"
 #include "ops/cuda/cuda_runtime.h"
 #include "ops/cuda/kernel_utils.cuh"
@@ -21,40 +23,6 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kMaxChunks = 8;  // head_size <= 32 * kMaxChunks
-
-// Keys and values of the paged cache: token j of sequence s through its block-table row.
-template <class T>
-struct PagedKV {
-  const T* key_cache;
-  const T* value_cache;
-  const int32_t* block_tables;
-  int64_t max_blocks, block_size, row;  // row: num_kv_heads * head_size
-  __device__ int64_t offset(int s, int64_t j) const {
-    const int64_t block = block_tables[s * max_blocks + j / block_size];
-    return (block * block_size + j % block_size) * row;
-  }
-  __device__ const T* key(int s, int64_t /*start*/, int64_t j) const {
-    return key_cache + offset(s, j);
-  }
-  __device__ const T* value(int s, int64_t /*start*/, int64_t j) const {
-    return value_cache + offset(s, j);
-  }
-};
-
-// Keys and values as token rows of the batch (non-paged prefill): token j of the sequence whose
-// first row is `start`.
-template <class T>
-struct RowKV {
-  const T* k;
-  const T* v;
-  int64_t k_stride, v_stride;
-  __device__ const T* key(int, int64_t start, int64_t j) const {
-    return k + (start + j) * k_stride;
-  }
-  __device__ const T* value(int, int64_t start, int64_t j) const {
-    return v + (start + j) * v_stride;
-  }
-};
 
 struct Params {
   int num_seqs, num_heads, group, head_size;
@@ -260,6 +228,23 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
     seq_lens = upload_i32(narrow(meta.seq_lens), q.device());
     tables = upload_i32(narrow(meta.block_tables), q.device());
   }
+  int64_t max_query_len = 0, max_seq_len = 0;
+  if (meta.device) {
+    max_query_len = meta.device->max_query_len;
+    max_seq_len = meta.device->max_seq_len;
+  } else {
+    for (int64_t s = 0; s < num_seqs; ++s) {
+      const auto u = static_cast<size_t>(s);
+      max_query_len = std::max(max_query_len, meta.query_start_loc[u + 1] - meta.query_start_loc[u]);
+      max_seq_len = std::max(max_seq_len, meta.seq_lens[u]);
+    }
+  }
+  if (flash_paged_attention(q, key_cache, value_cache, static_cast<const int32_t*>(qsl.data()),
+                            static_cast<const int32_t*>(seq_lens.data()),
+                            static_cast<const int32_t*>(tables.data()), meta.max_blocks_per_seq,
+                            num_seqs, max_query_len, max_seq_len, num_heads, scale,
+                            sliding_window, soft_cap, out))
+    return;
   const Params p = make_params(q, out, num_seqs, num_heads, key_cache.size(2), head_size, scale,
                                sliding_window, soft_cap);
   dispatch(q.dtype(), [&](auto tag) {
@@ -286,6 +271,13 @@ void causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
   check_head_size("causal_attention", head_size);
   if (tokens == 0 || num_seqs <= 0) return;
   const Tensor qsl = upload_i32(narrow(query_start_loc), q.device());
+  int64_t max_query_len = 0;
+  for (size_t s = 0; s + 1 < query_start_loc.size(); ++s)
+    max_query_len = std::max(max_query_len, query_start_loc[s + 1] - query_start_loc[s]);
+  if (flash_causal_attention(q, k, v, static_cast<const int32_t*>(qsl.data()), num_seqs,
+                             max_query_len, num_heads, num_kv_heads, head_size, scale,
+                             sliding_window, soft_cap, out))
+    return;
   const Params p = make_params(q, out, num_seqs, num_heads, num_kv_heads, head_size, scale,
                                sliding_window, soft_cap);
   dispatch(q.dtype(), [&](auto tag) {
