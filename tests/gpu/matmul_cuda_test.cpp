@@ -125,6 +125,21 @@ TEST(CudaMatmul, StridedAndMisalignedSlices) {
           check_product(s[0], s[1], s[2], {dt, dt, dt, dt}, with_bias, offset, rng);
 }
 
+// Decode-sized batches (M <= 8, 16-bit x and weight, K a multiple of 8, aligned rows) take the
+// small-batch kernel: every M, out and bias dtypes, K not a multiple of its 1,024-element stride,
+// N not a multiple of its 8 columns per block, aligned slices (offset 8) and misaligned ones
+// (offset 1, which go to cuBLASLt).
+TEST(CudaMatmul, SmallBatchKernel) {
+  REQUIRE_GPU();
+  std::mt19937 rng(14);
+  for (DType dt : {DType::BF16, DType::F16})
+    for (int64_t m = 1; m <= 8; ++m)
+      for (const auto& nk : {std::vector<int64_t>{4099, 1032}, {13, 4096}, {300, 8}})
+        for (const Dtypes& d : {Dtypes{dt, dt, dt, dt}, Dtypes{dt, dt, DType::F32, DType::F32},
+                                Dtypes{dt, dt, dt, DType::F32}})
+          check_product(m, nk[0], nk[1], d, m % 2 == 0, m == 3 ? 8 : (m == 5 ? 1 : 0), rng);
+}
+
 // The same shape again, after other shapes: the cached algorithm gives the same result.
 TEST(CudaMatmul, RepeatedShapesAreStable) {
   REQUIRE_GPU();

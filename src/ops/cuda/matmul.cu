@@ -27,6 +27,7 @@
 #include <tuple>
 
 #include "ops/cuda/cuda_runtime.h"
+#include "ops/cuda/gemv.h"
 #include "ops/cuda/kernel_utils.cuh"
 #include "ops/cuda/ops.h"
 #include "pagoda/error.h"
@@ -280,6 +281,8 @@ void matmul(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& o
             out.stride(0), m, n);
     return;
   }
+
+  if (gemv(x, weight, bias, out)) return;
 
   const bool same_inputs = x.dtype() == weight.dtype();
   const Operand w_in{weight.data(), weight.dtype(), leading_dim(weight)};
