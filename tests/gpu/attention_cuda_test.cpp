@@ -70,7 +70,8 @@ std::vector<double> reference(const Case& c, const Tensor& q, KeyFn key, ValueFn
         for (int64_t d = 0; d < D; ++d) {
           double acc = 0;
           for (int64_t j = first; j <= pos; ++j)
-            acc += scores[static_cast<size_t>(j - first)] * value(static_cast<int64_t>(s), j, h / G, d);
+            acc += scores[static_cast<size_t>(j - first)] *
+                   value(static_cast<int64_t>(s), j, h / G, d);
           out[static_cast<size_t>((row * H + h) * D + d)] = acc / total;
         }
       }
@@ -95,7 +96,8 @@ void expect_close_to_reference(const Tensor& got, const std::vector<double>& wan
 // Random caches, shuffled tables (unread entries -1), and the op on both devices.
 void check_paged(const Case& c, DType dtype, uint32_t seed, bool device_metadata,
                  int64_t inflated_max_seq_len = 0) {
-  const std::string what = c.name + " " + std::string(dtype_name(dtype)) + (device_metadata ? " (device meta)" : "");
+  const std::string what =
+      c.name + " " + std::string(dtype_name(dtype)) + (device_metadata ? " (device meta)" : "");
   std::mt19937 rng(seed);
   const int64_t D = c.head_size, H = c.num_heads, KVH = c.num_kv_heads, bs = c.block_size;
   const int64_t num_seqs = static_cast<int64_t>(c.seqs.size());
@@ -173,7 +175,8 @@ const std::vector<DType> kDtypes{DType::BF16, DType::F16, DType::F32};
 
 TEST(AttentionCuda, MixedBatchGqa) {
   REQUIRE_GPU();
-  const Case c{"mixed gqa4 d64", {{1, 37}, {20, 100}, {130, 130}, {0, 5}, {3, 3}}, 8, 2, 64, {}, {}};
+  const Case c{
+      "mixed gqa4 d64", {{1, 37}, {20, 100}, {130, 130}, {0, 5}, {3, 3}}, 8, 2, 64, {}, {}};
   uint32_t seed = 1;
   for (DType dtype : kDtypes)
     for (bool dev : {false, true}) check_paged(c, dtype, seed++, dev);
@@ -221,8 +224,8 @@ TEST(AttentionCuda, DecodeBatchesSplitKeys) {
   for (const Case& c : cases)
     for (DType dtype : kDtypes) check_paged(c, dtype, seed++, true);
   // A graph's capture bound (max_seq_len far above every sequence): more splits, most empty.
-  check_paged({"decode 3, bound 8192", {{1, 5}, {1, 200}, {1, 31}}, 8, 2, 128, {}, {}},
-              DType::BF16, seed++, true, 8192);
+  check_paged({"decode 3, bound 8192", {{1, 5}, {1, 200}, {1, 31}}, 8, 2, 128, {}, {}}, DType::BF16,
+              seed++, true, 8192);
 }
 
 TEST(AttentionCuda, CausalRowsOfFusedQkv) {
@@ -244,8 +247,8 @@ TEST(AttentionCuda, CausalRowsOfFusedQkv) {
       Tensor gout = poisoned_gpu_bytes({tokens, H * D}, dtype);
       ops::causal_attention(same_view_on(q, qkv, g), same_view_on(k, qkv, g),
                             same_view_on(v, qkv, g), qsl, H, KVH, D, scale, window, {}, gout);
-      const std::string what = "causal " + std::string(dtype_name(dtype)) +
-                               (window ? " window 20" : "");
+      const std::string what =
+          "causal " + std::string(dtype_name(dtype)) + (window ? " window 20" : "");
       expect_close(to_cpu(gout), cpu_out, tolerance(dtype), what);
     }
 }

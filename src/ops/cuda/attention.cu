@@ -235,15 +235,16 @@ void paged_attention(const Tensor& q, const Tensor& key_cache, const Tensor& val
   } else {
     for (int64_t s = 0; s < num_seqs; ++s) {
       const auto u = static_cast<size_t>(s);
-      max_query_len = std::max(max_query_len, meta.query_start_loc[u + 1] - meta.query_start_loc[u]);
+      max_query_len =
+          std::max(max_query_len, meta.query_start_loc[u + 1] - meta.query_start_loc[u]);
       max_seq_len = std::max(max_seq_len, meta.seq_lens[u]);
     }
   }
   if (flash_paged_attention(q, key_cache, value_cache, static_cast<const int32_t*>(qsl.data()),
                             static_cast<const int32_t*>(seq_lens.data()),
                             static_cast<const int32_t*>(tables.data()), meta.max_blocks_per_seq,
-                            num_seqs, max_query_len, max_seq_len, num_heads, scale,
-                            sliding_window, soft_cap, out))
+                            num_seqs, max_query_len, max_seq_len, num_heads, scale, sliding_window,
+                            soft_cap, out))
     return;
   const Params p = make_params(q, out, num_seqs, num_heads, key_cache.size(2), head_size, scale,
                                sliding_window, soft_cap);

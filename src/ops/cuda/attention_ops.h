@@ -40,9 +40,9 @@ bool flash_paged_attention(const Tensor& q, const Tensor& key_cache, const Tenso
                            std::optional<float> soft_cap, Tensor& out);
 
 bool flash_causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                            const int32_t* query_start_loc, int64_t num_seqs,
-                            int64_t max_query_len, int64_t num_heads, int64_t num_kv_heads,
-                            int64_t head_size, float scale, std::optional<int64_t> sliding_window,
-                            std::optional<float> soft_cap, Tensor& out);
+                            const int32_t* query_start_loc, int64_t num_seqs, int64_t max_query_len,
+                            int64_t num_heads, int64_t num_kv_heads, int64_t head_size, float scale,
+                            std::optional<int64_t> sliding_window, std::optional<float> soft_cap,
+                            Tensor& out);
 
 }  // namespace pagoda::cuda

@@ -14,7 +14,7 @@ namespace flash {
 #define PAGODA_FLASH_EXTERN(T)                                                                    \
   extern template void launch_attention<T, PagedKV<T>>(const Params&, const PagedKV<T>&, int64_t, \
                                                        bool, dim3, cudaStream_t);                 \
-  extern template void launch_attention<T, RowKV<T>>(const Params&, const RowKV<T>&, int64_t,    \
+  extern template void launch_attention<T, RowKV<T>>(const Params&, const RowKV<T>&, int64_t,     \
                                                      bool, dim3, cudaStream_t);                   \
   extern template void launch_combine<T>(const Params&, int64_t, cudaStream_t);
 PAGODA_FLASH_EXTERN(__nv_bfloat16)
@@ -48,7 +48,8 @@ Plan make_plan(int64_t tokens, int64_t num_seqs, int64_t num_kv_heads, int64_t g
   // Decode-like batches (every sequence's rows fit one warp) take the one-warp blocks.
   plan.decode_shape = max_query_len * group <= flash::DecodeShape::kRows;
   const int rows = plan.decode_shape ? flash::DecodeShape::kRows : flash::PrefillShape::kRows;
-  const int block_n = plan.decode_shape ? flash::DecodeShape::kBlockN : flash::PrefillShape::kBlockN;
+  const int block_n =
+      plan.decode_shape ? flash::DecodeShape::kBlockN : flash::PrefillShape::kBlockN;
   plan.tokens_per_tile = static_cast<int>(rows / group);
   const int64_t tiles = tokens / plan.tokens_per_tile + num_seqs;
   // Blocks with work: at least one per sequence, at least the tokens' tiles.
@@ -66,7 +67,9 @@ Plan make_plan(int64_t tokens, int64_t num_seqs, int64_t num_kv_heads, int64_t g
   return plan;
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+bool aligned16(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
 
 flash::Params make_params(const Tensor& q, Tensor& out, const int32_t* qsl, const int32_t* seq_lens,
                           int64_t num_seqs, int64_t num_heads, int64_t group, float scale,
@@ -142,10 +145,10 @@ bool flash_paged_attention(const Tensor& q, const Tensor& key_cache, const Tenso
   if (!flash_attention_supports(q.dtype(), head_size, group) || !aligned16(key_cache.data()) ||
       !aligned16(value_cache.data()))
     return false;
-  const Plan plan = make_plan(q.size(0), num_seqs, num_kv_heads, group, max_query_len,
-                              max_seq_len, q.device().index);
-  const flash::Params p = make_params(q, out, query_start_loc, seq_lens, num_seqs, num_heads,
-                                      group, scale, sliding_window, soft_cap);
+  const Plan plan = make_plan(q.size(0), num_seqs, num_kv_heads, group, max_query_len, max_seq_len,
+                              q.device().index);
+  const flash::Params p = make_params(q, out, query_start_loc, seq_lens, num_seqs, num_heads, group,
+                                      scale, sliding_window, soft_cap);
   dispatch_half(q.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const PagedKV<T> kv{static_cast<const T*>(key_cache.data()),
@@ -160,26 +163,25 @@ bool flash_paged_attention(const Tensor& q, const Tensor& key_cache, const Tenso
 }
 
 bool flash_causal_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                            const int32_t* query_start_loc, int64_t num_seqs,
-                            int64_t max_query_len, int64_t num_heads, int64_t num_kv_heads,
-                            int64_t head_size, float scale, std::optional<int64_t> sliding_window,
-                            std::optional<float> soft_cap, Tensor& out) {
+                            const int32_t* query_start_loc, int64_t num_seqs, int64_t max_query_len,
+                            int64_t num_heads, int64_t num_kv_heads, int64_t head_size, float scale,
+                            std::optional<int64_t> sliding_window, std::optional<float> soft_cap,
+                            Tensor& out) {
   const int64_t group = num_heads / num_kv_heads;
   // cp.async copies 16 bytes: every key and value row must start 16-byte aligned.
   const auto row_aligned = [](const Tensor& t) {
     return aligned16(t.data()) && (t.stride(0) * dtype_size(t.dtype())) % 16 == 0;
   };
-  if (!flash_attention_supports(q.dtype(), head_size, group) || !row_aligned(k) ||
-      !row_aligned(v))
+  if (!flash_attention_supports(q.dtype(), head_size, group) || !row_aligned(k) || !row_aligned(v))
     return false;
   const Plan plan = make_plan(q.size(0), num_seqs, num_kv_heads, group, max_query_len,
                               max_query_len, q.device().index);
-  const flash::Params p = make_params(q, out, query_start_loc, nullptr, num_seqs, num_heads,
-                                      group, scale, sliding_window, soft_cap);
+  const flash::Params p = make_params(q, out, query_start_loc, nullptr, num_seqs, num_heads, group,
+                                      scale, sliding_window, soft_cap);
   dispatch_half(q.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    const RowKV<T> kv{static_cast<const T*>(k.data()), static_cast<const T*>(v.data()),
-                      k.stride(0), v.stride(0)};
+    const RowKV<T> kv{static_cast<const T*>(k.data()), static_cast<const T*>(v.data()), k.stride(0),
+                      v.stride(0)};
     run<T>(p, kv, plan, head_size, q);
   });
   return true;

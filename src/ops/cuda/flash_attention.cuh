@@ -323,7 +323,8 @@ __global__ void __launch_bounds__(32 * S::kWarps) attention_kernel(Params p, KV 
       for (int i = 0; i < D / 8; ++i)
         *reinterpret_cast<float2*>(out + i * 8 + quad_col * 2) =
             make_float2(o[i][2 * h], o[i][2 * h + 1]);
-      if (quad_col == 0) *reinterpret_cast<float2*>(p.partial_stats + at * 2) = make_float2(m[h], sum);
+      if (quad_col == 0)
+        *reinterpret_cast<float2*>(p.partial_stats + at * 2) = make_float2(m[h], sum);
     }
   }
 }

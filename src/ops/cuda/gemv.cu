@@ -122,7 +122,9 @@ void launch(int64_t m, const GemvArgs& a, cudaStream_t stream) {
   gemv_kernel<T, M><<<blocks, 32 * kWarps, 0, stream>>>(a);
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+bool aligned16(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
 
 }  // namespace
 
