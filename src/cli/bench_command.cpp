@@ -42,8 +42,9 @@ double percentile(std::vector<double> values, double p) {
 
 CLI::App* BenchOptions::add_to(CLI::App& app) {
   CLI::App* cmd =
-      app.add_subcommand("bench", "benchmarks on synthetic prompts: offline (latency, throughput) "
-                                  "or against a server (serve)");
+      app.add_subcommand("bench",
+                         "benchmarks on synthetic prompts: offline (latency, throughput) "
+                         "or against a server (serve)");
   cmd->add_option("MODE", mode, "latency, throughput or serve")
       ->required()
       ->check(CLI::IsMember({"latency", "throughput", "serve"}));
@@ -59,6 +60,12 @@ CLI::App* BenchOptions::add_to(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--num-iters", num_iters, "latency: timed iterations")->capture_default_str();
   cmd->add_option("--seed", seed, "seed of the synthetic prompts")->capture_default_str();
+  cmd->add_option("--temperature", temperature,
+                  "latency, throughput: sampling temperature (0: greedy)")
+      ->capture_default_str();
+  cmd->add_option("--top-p", top_p, "latency, throughput: nucleus sampling")->capture_default_str();
+  cmd->add_option("--top-k", top_k, "latency, throughput: top-k sampling (0: off)")
+      ->capture_default_str();
   cmd->add_option("--output-json", output_json, "also write the results to this JSON file");
   cmd->add_option("--base-url", serve.base_url, "serve: the server's URL")->capture_default_str();
   cmd->add_option("--request-rate", serve.request_rate,
@@ -94,16 +101,21 @@ int run_bench_command(BenchOptions& o) {
                "pass positive lengths and counts");
   EngineArgs args = o.engine.resolve();
   if (serve_as_worker(args)) return 0;  // ranks > 0 under mpirun
-  args.skip_tokenizer_init = true;  // synthetic token ids; no text is produced
+  args.skip_tokenizer_init = true;      // synthetic token ids; no text is produced
   LLM llm(args);
   const int64_t vocab = llm.engine().model_config().vocab_size;
   std::mt19937_64 rng(static_cast<uint64_t>(o.seed));
   SamplingParams params;
-  params.temperature = 0;  // vLLM's bench uses temperature 1 with ignore_eos; greedy is cheaper to
-                           // compare across engines and the sampler cost is measured separately
+  params.temperature = o.temperature;
+  params.top_p = o.top_p;
+  params.top_k = o.top_k;
   params.ignore_eos = true;
   params.max_tokens = o.output_len;
+  params.validate(vocab);
   nlohmann::json report = {{"mode", o.mode},
+                           {"temperature", o.temperature},
+                           {"top_p", o.top_p},
+                           {"top_k", o.top_k},
                            {"model", args.model},
                            {"input_len", o.input_len},
                            {"output_len", o.output_len}};

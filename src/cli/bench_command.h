@@ -20,6 +20,11 @@ struct BenchOptions {
   int64_t num_iters_warmup = 1;
   int64_t num_iters = 5;
   int64_t seed = 0;
+  // Sampling of the offline modes: greedy by default (comparable across engines); vLLM's bench
+  // samples at temperature 1, which --temperature 1 reproduces.
+  double temperature = 0.0;
+  double top_p = 1.0;
+  int64_t top_k = 0;
   std::string output_json;
   BenchServeOptions serve;  // serve mode's client options
 

@@ -143,31 +143,11 @@ void ModelRunner::execute(const SchedulerOutput& step, const KVCacheManager& kv_
         Tensor::from_blob(packed_.data(), {static_cast<int64_t>(packed_.size())}, DType::I64);
     groups_.world->broadcast(payload, 0);
   }
-  // Greedy rows with nothing to process need only their argmax: on a GPU it is taken there and
-  // the logits never cross to the host.
-  bool argmax_only = worker_->can_argmax_on_device() && prompt_next_tokens_.empty() &&
-                     num_sample_rows_ == batch_.logit_rows.size();
-  for (const SamplerRow& row : sampler_rows_) {
-    const SamplingParams& p = *row.params;
-    argmax_only = argmax_only && p.greedy() && !p.logprobs && p.logit_bias.empty() &&
-                  p.repetition_penalty == 1.0 && p.frequency_penalty == 0.0 &&
-                  p.presence_penalty == 0.0 &&
-                  static_cast<int64_t>(row.output_token_ids.size()) >= p.min_tokens;
-  }
-  Tensor logits = worker_->execute(batch_, argmax_only);
-  if (argmax_only && num_sample_rows_ > 0) {
-    result.sampled.resize(step.scheduled.size());
-    result.prompt_logprobs.resize(step.scheduled.size());
-    for (auto& p : result.prompt_logprobs) p.clear();
-    const int64_t* ids = logits.data_as<int64_t>();
-    size_t next = 0;
-    for (size_t i = 0; i < step.scheduled.size(); ++i)
-      if (step.scheduled[i].samples)
-        result.sampled[i] = SampledToken{
-            static_cast<int32_t>(ids[next++]), std::numeric_limits<float>::quiet_NaN(), 0, {}};
-    return;
-  }
-
+  // On a GPU rank alone, the sampler runs on the device and only the ids come back, unless a row
+  // wants logprobs (computed on the host from the raw logits).
+  bool on_device = worker_->can_sample_on_device() && prompt_next_tokens_.empty();
+  for (const SamplerRow& row : sampler_rows_) on_device = on_device && !row.params->logprobs;
+  Tensor logits = worker_->execute(batch_, on_device);
   result.sampled.resize(step.scheduled.size());
   result.prompt_logprobs.resize(step.scheduled.size());
   for (auto& p : result.prompt_logprobs) p.clear();

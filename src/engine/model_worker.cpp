@@ -8,7 +8,6 @@
 #include <span>
 
 #include "engine/decode_graphs.h"
-#include "ops/argmax.h"
 #include "ops/checks.h"
 #include "ops/embedding.h"
 #include "pagoda/error.h"
@@ -237,23 +236,12 @@ void ModelWorker::allocate_kv_cache(int64_t num_blocks, int64_t block_size) {
   }
 }
 
-namespace {
-
-// The argmax of every row of device logits, copied back as host i64 [rows].
-Tensor device_argmax(const Tensor& logits) {
-  Tensor ids = Tensor::empty({logits.size(0)}, DType::I64, logits.device());
-  ops::argmax(logits, ids);
-  return ids.to(Device::cpu());
-}
-
-}  // namespace
-
-Tensor ModelWorker::execute(const StepBatch& batch, bool argmax_on_device) {
-  argmax_on_device = argmax_on_device && can_argmax_on_device();
+Tensor ModelWorker::execute(const StepBatch& batch, bool logits_on_device) {
+  logits_on_device = logits_on_device && can_sample_on_device();
   const int64_t num_tokens = batch.num_tokens();
   if (graphs_ && graphs_->fits(batch)) {
     const Tensor logits = graphs_->run(batch);
-    return argmax_on_device ? device_argmax(logits) : logits.to(Device::cpu());
+    return logits_on_device ? logits : logits.to(Device::cpu());
   }
   ForwardContext context = batch.context();
   DeviceBatch on_device;
@@ -287,8 +275,8 @@ Tensor ModelWorker::execute(const StepBatch& batch, bool argmax_on_device) {
     // Every tensor-parallel rank of the last stage takes part (the LM head is split by vocab).
     Tensor logits = model_->compute_logits(
         gather_rows(outputs.at("hidden_states"), batch.logit_rows, on_device.logit_rows));
-    // The sampler runs on the host, unless only the argmax is wanted.
-    if (driver) return argmax_on_device ? device_argmax(logits) : logits.to(Device::cpu());
+    // The sampler runs where the caller asks: on the host, or (a GPU rank alone) on the device.
+    if (driver) return logits_on_device ? logits : logits.to(Device::cpu());
     // The last stage's first rank hands them to the first stage's, world rank 0.
     if (parallel_.tp_rank == 0) pp.send(logits, 0);
     return Tensor();

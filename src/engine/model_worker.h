@@ -11,10 +11,10 @@
 
 #include "distributed/rank_groups.h"
 #include "engine/step_batch.h"
+#include "pagoda/engine_args.h"
 #include "pagoda/layers/attention.h"
 #include "pagoda/layers/parameter.h"
 #include "pagoda/model.h"
-#include "pagoda/engine_args.h"
 #include "pagoda/model_config.h"
 
 namespace pagoda::engine {
@@ -57,11 +57,11 @@ class ModelWorker {
   // Runs this rank's stage of the step: receives the previous stage's tensors, runs the layers,
   // sends to the next stage; the last stage computes the logits of batch.logit_rows. Returns
   // them ([rows, vocab] f32) on world rank 0, which samples; an undefined tensor elsewhere.
-  // With argmax_on_device (a GPU rank alone, every row greedy with nothing to process), rank 0
-  // gets each row's argmax instead: i64 [rows] on the host, the only thing copied back.
-  Tensor execute(const StepBatch& batch, bool argmax_on_device = false);
-  // Whether execute() can take the argmax on the device.
-  bool can_argmax_on_device() const {
+  // With logits_on_device (honoured only when can_sample_on_device()), they stay on the device
+  // for the sampler's device path, and only the sampled ids cross to the host.
+  Tensor execute(const StepBatch& batch, bool logits_on_device = false);
+  // Whether execute() can leave the logits on the device: a GPU rank alone.
+  bool can_sample_on_device() const {
     return device_.is_cuda() && parallel_.tp_size * parallel_.pp_size == 1;
   }
 

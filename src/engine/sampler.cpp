@@ -9,7 +9,9 @@
 #include <limits>
 #include <memory>
 
+#include "engine/device_sampling.h"
 #include "ops/cpu/kernels/softmax.h"
+#include "ops/sample_tokens.h"
 #include "pagoda/error.h"
 #include "pagoda/thread_pool.h"
 
@@ -95,6 +97,24 @@ struct SamplerScratch {
   }
 };
 
+void check_row_token_ids(const SamplerRow& row, int64_t vocab) {
+  const SamplingParams& p = *row.params;
+  const bool repetition = p.repetition_penalty != 1.0;
+  const bool frequency = p.frequency_penalty != 0.0;
+  const bool presence = p.presence_penalty != 0.0;
+  const bool block = static_cast<int64_t>(row.output_token_ids.size()) < p.min_tokens;
+  for (const auto& [token, bias] : p.logit_bias)
+    PAGODA_CHECK(token >= 0 && token < vocab, InvalidArgument,
+                 fmt::format("sampler row: logit_bias holds token id {}, outside the vocabulary "
+                             "[0, {})",
+                             token, vocab),
+                 "call SamplingParams::validate(vocab_size) when the request arrives");
+  if (block) check_token_ids(row.min_tokens_blocked, vocab, "min_tokens_blocked");
+  if (repetition || frequency || presence)
+    check_token_ids(row.output_token_ids, vocab, "output_token_ids");
+  if (repetition) check_token_ids(row.prompt_token_ids, vocab, "prompt_token_ids");
+}
+
 namespace {
 
 // ---- Steps 2 and 3: logit bias, min_tokens, penalties. ----
@@ -108,16 +128,7 @@ void process_logits(const SamplerRow& row, std::span<float> x, std::span<int32_t
   const bool block = static_cast<int64_t>(row.output_token_ids.size()) < p.min_tokens;
 
   // Check every id before changing anything, so a bad row leaves the counts all zero.
-  for (const auto& [token, bias] : p.logit_bias)
-    PAGODA_CHECK(token >= 0 && token < vocab, InvalidArgument,
-                 fmt::format("sampler row: logit_bias holds token id {}, outside the vocabulary "
-                             "[0, {})",
-                             token, vocab),
-                 "call SamplingParams::validate(vocab_size) when the request arrives");
-  if (block) check_token_ids(row.min_tokens_blocked, vocab, "min_tokens_blocked");
-  if (repetition || frequency || presence)
-    check_token_ids(row.output_token_ids, vocab, "output_token_ids");
-  if (repetition) check_token_ids(row.prompt_token_ids, vocab, "prompt_token_ids");
+  check_row_token_ids(row, vocab);
   PAGODA_CHECK(counts.size() >= x.size(), InvalidArgument,
                fmt::format("apply_logits_processing: token_counts has {} entries for a vocabulary "
                            "of {}",
@@ -445,9 +456,10 @@ void raw_logprobs(const float* x, int64_t vocab, int32_t token, int64_t top_n, S
     out.top.push_back({heap[j].token, logprob(heap[j].value), static_cast<int64_t>(j) + 1});
 }
 
-void check_logits(const Tensor& logits, size_t rows, size_t outs, const char* who) {
+void check_logits(const Tensor& logits, size_t rows, size_t outs, const char* who,
+                  bool any_device = false) {
   PAGODA_CHECK(logits.defined() && logits.dtype() == DType::F32 && logits.dim() == 2 &&
-                   logits.is_contiguous() && logits.device().is_cpu(),
+                   logits.is_contiguous() && (any_device || logits.device().is_cpu()),
                InvalidArgument,
                fmt::format("{}: logits must be a contiguous 2-D f32 CPU tensor [rows, vocab], got "
                            "{}",
@@ -475,25 +487,54 @@ int64_t chunk_count(int64_t rows) {
 Sampler::Sampler(uint64_t seed) : generator_(seed) {}
 Sampler::~Sampler() = default;
 
-void Sampler::sample(Tensor& logits, std::span<const SamplerRow> rows,
-                     std::span<SampledToken> out) {
-  check_logits(logits, rows.size(), out.size(), "Sampler::sample");
-  const int64_t num_rows = static_cast<int64_t>(rows.size());
-  const int64_t vocab = logits.size(1);
-  if (num_rows == 0) return;
-  for (int64_t r = 0; r < num_rows; ++r)
+void Sampler::draw(std::span<const SamplerRow> rows) {
+  // Draw the random numbers in row order before going parallel: the shared generator's sequence
+  // then maps to rows the same way whatever the thread count or the device.
+  for (size_t r = 0; r < rows.size(); ++r)
     PAGODA_CHECK(rows[r].params != nullptr, InvalidArgument,
                  fmt::format("Sampler::sample: row {} has no SamplingParams", r),
                  "set SamplerRow::params for every row");
-
-  // Draw the random numbers in row order before going parallel: the shared generator's sequence
-  // then maps to rows the same way whatever the thread count.
-  draws_.resize(static_cast<size_t>(num_rows));
-  for (int64_t r = 0; r < num_rows; ++r) {
+  draws_.resize(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
     const SamplerRow& row = rows[r];
     if (row.params->greedy()) continue;
     draws_[r] = row.generator != nullptr ? (*row.generator)() : generator_();
   }
+}
+
+void Sampler::sample_on_device(Tensor& logits, std::span<const SamplerRow> rows,
+                               std::span<SampledToken> out) {
+  if (rows.empty()) return;
+  draw(rows);
+  uniforms_.resize(rows.size());
+  for (size_t r = 0; r < rows.size(); ++r)
+    uniforms_[r] = rows[r].params->greedy() ? 0.0 : unit_double(draws_[r]);
+  if (!device_records_) device_records_ = std::make_unique<DeviceSamplingRecords>();
+  device_records_->build(rows, uniforms_, logits.size(1));
+  Tensor ids = Tensor::empty({logits.size(0)}, DType::I64, logits.device());
+  ops::sample_tokens(logits, device_records_->rows, device_records_->edits, ids);
+  const Tensor host_ids = ids.to(Device::cpu());
+  const int64_t* id = host_ids.data_as<int64_t>();
+  for (size_t r = 0; r < rows.size(); ++r)
+    out[r] =
+        SampledToken{static_cast<int32_t>(id[r]), std::numeric_limits<float>::quiet_NaN(), 0, {}};
+}
+
+void Sampler::sample(Tensor& logits, std::span<const SamplerRow> rows,
+                     std::span<SampledToken> out) {
+  check_logits(logits, rows.size(), out.size(), "Sampler::sample", /*any_device=*/true);
+  if (!logits.device().is_cpu()) {
+    const bool logprobs = std::any_of(rows.begin(), rows.end(), [](const SamplerRow& r) {
+      return r.params != nullptr && r.params->logprobs.has_value();
+    });
+    if (!logprobs) return sample_on_device(logits, rows, out);
+    Tensor host = logits.to(Device::cpu());
+    return sample(host, rows, out);
+  }
+  const int64_t num_rows = static_cast<int64_t>(rows.size());
+  const int64_t vocab = logits.size(1);
+  if (num_rows == 0) return;
+  draw(rows);
 
   const int64_t chunks = chunk_count(num_rows);
   const int64_t per_chunk = (num_rows + chunks - 1) / chunks;

@@ -57,8 +57,15 @@ void apply_logits_processing(const SamplerRow& row, std::span<float> logits,
 // The same, with its own scratch (for tests and one-off use).
 void apply_logits_processing(const SamplerRow& row, std::span<float> logits);
 
+// Throws pagoda::Error(InvalidArgument) when a token id the row's processing would touch (logit
+// bias, the min_tokens mask while it applies, the penalised prompt and output) is outside
+// [0, vocab).
+void check_row_token_ids(const SamplerRow& row, int64_t vocab);
+
 // Per-thread scratch buffers of a Sampler (defined in sampler.cpp).
 struct SamplerScratch;
+// The device path's records (engine/device_sampling.h).
+struct DeviceSamplingRecords;
 
 class Sampler {
  public:
@@ -68,8 +75,11 @@ class Sampler {
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
 
-  // logits: [rows.size(), vocab] f32 contiguous on the CPU, modified in place (scratch).
-  // out: rows.size() entries, overwritten. Rows run in parallel on the global thread pool; the
+  // logits: [rows.size(), vocab] f32 contiguous, modified in place (scratch).
+  // out: rows.size() entries, overwritten.
+  // Logits on a CUDA device are sampled there (ops::sample_tokens, the same steps and the same
+  // draws) and only the ids come back, unless a row wants logprobs: then they are copied to the
+  // host first. Rows run in parallel on the global thread pool; the
   // sampler's own generator is drawn from in row order first, so results do not depend on the
   // thread count. Not reentrant: one call at a time per Sampler.
   // A row whose processed logits hold NaN or +inf, or are all -inf, cannot be sampled from; it
@@ -77,8 +87,15 @@ class Sampler {
   void sample(Tensor& logits, std::span<const SamplerRow> rows, std::span<SampledToken> out);
 
  private:
+  // Fills draws_ for the non-greedy rows, in row order.
+  void draw(std::span<const SamplerRow> rows);
+  void sample_on_device(Tensor& logits, std::span<const SamplerRow> rows,
+                        std::span<SampledToken> out);
+
   std::mt19937_64 generator_;
-  std::vector<uint64_t> draws_;  // one per row, drawn before the parallel part
+  std::vector<uint64_t> draws_;   // one per row, drawn before the parallel part
+  std::vector<double> uniforms_;  // the draws as doubles in [0, 1), for the device path
+  std::unique_ptr<DeviceSamplingRecords> device_records_;
   std::vector<std::unique_ptr<SamplerScratch>>
       scratch_;  // one per parallel chunk, reused across calls
 };

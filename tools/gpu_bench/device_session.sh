@@ -5,7 +5,8 @@
 # few eager decode steps with Nsight Compute. Logs go to $OUT.
 #   carry: .devbin (cuda.tar.xz: pagoda, gpu_tests, libpagoda.so), .devpack (libs.tar.xz),
 #          .devdata (llama.cpp.tar.gz from pack_llama_cpp.sh, tok.tar.xz: Llama 3's tokenizer)
-#   bash tools/gpu_bench/device_session.sh [steps...]   steps: tests bench profile llama llamabench hfpeer
+#   bash tools/gpu_bench/device_session.sh [steps...]
+#   steps: tests bench sampling profile llama llamabench hfpeer
 #   (default: tests bench profile llama)
 set -uo pipefail
 out=${OUT:-/tmp/out}
@@ -26,7 +27,7 @@ fi
 if has tests; then
   PAGODA_SOURCE_DIR=$PWD timeout 200 /tmp/bin/gpu_tests --gtest_brief=1 2>&1 | tee "$out/gpu_tests.log" | tail -25
 fi
-if has bench || has profile || has llama; then
+if has bench || has sampling || has profile || has llama; then
   [ -f /tmp/l3/config.json ] || python3 tools/gpu_bench/make_llama3_8b.py /tmp/l3 --tokenizer /tmp/tok/tokenizer-llama3
 fi
 if has llama && [ ! -e /tmp/gguf.started ]; then
@@ -38,6 +39,23 @@ fi
 if has bench; then
   timeout 330 bash tools/gpu_bench/pagoda_bench.sh /tmp/bin/pagoda /tmp/l3 2>&1 | tee "$out/bench.log" |
     grep -E "^(batch-1|prefill|throughput)|Error|error" | tail -8
+fi
+if has sampling; then
+  # The device sampler: batch-1 decode and offline throughput with sampling instead of greedy
+  # (vLLM's bench samples at temperature 1; the second setting adds top-k and top-p).
+  for setting in "--temperature 1" "--temperature 0.8 --top-p 0.95 --top-k 50"; do
+    echo "== sampling: $setting"
+    for len in 1 129; do
+      timeout 60 /tmp/bin/pagoda bench latency /tmp/l3 --device cuda --dtype bfloat16 \
+        --max-model-len 4096 --skip-tokenizer-init --input-len 128 --output-len $len --batch-size 1 \
+        --num-iters-warmup 2 --num-iters 5 $setting --output-json /tmp/lat_$len.json > /dev/null 2>&1
+    done
+    python3 -c 'import json; a, b = (json.load(open(f"/tmp/lat_{n}.json"))["avg_latency"] for n in (1, 129)); print(f"batch-1 decode: {(b - a) / 128 * 1e3:.2f} ms/token")'
+    timeout 150 /tmp/bin/pagoda bench throughput /tmp/l3 --device cuda --dtype bfloat16 \
+      --max-model-len 4096 --skip-tokenizer-init --input-len 512 --output-len 256 --num-prompts 1000 \
+      --max-num-seqs 256 --max-num-batched-tokens 8192 $setting 2>&1 | tee -a "$out/sampling.log" |
+      grep -E "output tokens/s|[Ee]rror" | tail -3
+  done
 fi
 if has profile; then
   # Eager decode steps (one sequence): per-kernel device time, in launch order, from Nsight Compute.

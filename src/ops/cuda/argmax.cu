@@ -10,22 +10,12 @@
 #include "ops/cuda/cuda_runtime.h"
 #include "ops/cuda/kernel_utils.cuh"
 #include "ops/cuda/ops.h"
+#include "ops/cuda/order_key.cuh"
 #include "ops/cuda/vector_io.cuh"
 #include "pagoda/error.h"
 
 namespace pagoda::cuda {
 namespace {
-
-__device__ __forceinline__ unsigned long long rank_key(float v, uint32_t index) {
-  const uint32_t bits = __float_as_uint(v + 0.0f);  // -0 + 0 = +0
-  uint32_t order = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-  if (v != v) order = 0xffffffffu;
-  return (static_cast<unsigned long long>(order) << 32) | (0xffffffffu - index);
-}
-
-__device__ __forceinline__ unsigned long long key_max(unsigned long long a, unsigned long long b) {
-  return a > b ? a : b;
-}
 
 template <class T>
 __global__ void argmax_kernel(const T* x, RowLayout xl, int64_t* out, uint32_t n) {
@@ -41,7 +31,7 @@ __global__ void argmax_kernel(const T* x, RowLayout xl, int64_t* out, uint32_t n
   const auto* xp = reinterpret_cast<const Pack<T, N>*>(xr + head);
   unsigned long long best = 0;
   for (uint32_t i = threadIdx.x; i < head; i += blockDim.x)
-    best = key_max(best, rank_key(to_float(xr[i]), i));
+    best = key_max(best, argmax_key(to_float(xr[i]), i));
   uint32_t i = threadIdx.x;
   for (; i + (kUnroll - 1) * blockDim.x < packs; i += kUnroll * blockDim.x) {
     Pack<T, N> p[kUnroll];
@@ -51,17 +41,17 @@ __global__ void argmax_kernel(const T* x, RowLayout xl, int64_t* out, uint32_t n
     for (int u = 0; u < kUnroll; ++u) {
       const uint32_t base = head + (i + u * blockDim.x) * N;
 #pragma unroll
-      for (int k = 0; k < N; ++k) best = key_max(best, rank_key(to_float(p[u].v[k]), base + k));
+      for (int k = 0; k < N; ++k) best = key_max(best, argmax_key(to_float(p[u].v[k]), base + k));
     }
   }
   for (; i < packs; i += blockDim.x) {
     const Pack<T, N> p = xp[i];
     const uint32_t base = head + i * N;
 #pragma unroll
-    for (int k = 0; k < N; ++k) best = key_max(best, rank_key(to_float(p.v[k]), base + k));
+    for (int k = 0; k < N; ++k) best = key_max(best, argmax_key(to_float(p.v[k]), base + k));
   }
   for (uint32_t j = head + packs * N + threadIdx.x; j < n; j += blockDim.x)
-    best = key_max(best, rank_key(to_float(xr[j]), j));
+    best = key_max(best, argmax_key(to_float(xr[j]), j));
 
   for (int offset = 16; offset > 0; offset >>= 1)
     best = key_max(best, __shfl_xor_sync(0xffffffffu, best, offset));
@@ -73,8 +63,7 @@ __global__ void argmax_kernel(const T* x, RowLayout xl, int64_t* out, uint32_t n
     best = lane < static_cast<int>(blockDim.x >> 5) ? partial[lane] : 0;
     for (int offset = 16; offset > 0; offset >>= 1)
       best = key_max(best, __shfl_xor_sync(0xffffffffu, best, offset));
-    if (lane == 0)
-      out[blockIdx.x] = static_cast<int64_t>(0xffffffffu - static_cast<uint32_t>(best));
+    if (lane == 0) out[blockIdx.x] = static_cast<int64_t>(index_of_argmax_key(best));
   }
 }
 

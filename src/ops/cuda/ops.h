@@ -6,6 +6,7 @@
 
 #include "ops/activation.h"
 #include "ops/rms_norm.h"
+#include "ops/sample_tokens.h"
 #include "pagoda/tensor.h"
 
 namespace pagoda::cuda {
@@ -35,5 +36,8 @@ void softmax(const Tensor& x, Tensor& out);
 void argmax(const Tensor& x, Tensor& out);
 // weight and bias may be undefined; out may be x (layer_norm.cu).
 void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, Tensor& out);
+// One token per row of f32 logits, modified in place (sample_tokens.cu).
+void sample_tokens(Tensor& logits, std::span<const ops::SampleRowParams> rows,
+                   std::span<const ops::LogitEdit> edits, Tensor& out);
 
 }  // namespace pagoda::cuda
