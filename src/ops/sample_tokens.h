@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "pagoda/tensor.h"
@@ -17,10 +18,10 @@ struct SampleRowParams {
   double uniform = 0.0;      // the row's draw in [0, 1) (unused when greedy)
   double top_p = 1.0;        // 1: off
   float temperature = 1.0f;  // logits are divided by it (unused when greedy)
-  float min_p_log = 0.0f;    // log(min_p): tokens with logit - max below it drop; -inf: off
-  float repetition = 1.0f;   // the repetition penalty of this row's edits
-  int32_t top_k = 0;         // 0: off; otherwise in [1, vocab)
-  int32_t greedy = 0;        // 1: argmax of the processed logits
+  float min_p_log = -std::numeric_limits<float>::infinity();  // log(min_p); -inf: off
+  float repetition = 1.0f;  // the repetition penalty of this row's edits
+  int32_t top_k = 0;        // 0: off; otherwise in [1, vocab)
+  int32_t greedy = 0;       // 1: argmax of the processed logits
 };
 
 // One token of one row changed before the choice, in the CPU sampler's order:
