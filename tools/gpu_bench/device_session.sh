@@ -41,9 +41,9 @@ if has bench; then
     grep -E "^(batch-1|prefill|throughput)|Error|error" | tail -8
 fi
 if has sampling; then
-  # The device sampler: batch-1 decode and offline throughput with sampling instead of greedy
-  # (vLLM's bench samples at temperature 1; the second setting adds top-k and top-p).
-  for setting in "--temperature 1" "--temperature 0.8 --top-p 0.95 --top-k 50"; do
+  # The device sampler: batch-1 decode and offline throughput sampling with top-k and top-p
+  # instead of greedy (SAMPLING overrides the setting).
+  for setting in "${SAMPLING:---temperature 0.8 --top-p 0.95 --top-k 50}"; do
     echo "== sampling: $setting"
     for len in 1 129; do
       timeout 60 /tmp/bin/pagoda bench latency /tmp/l3 --device cuda --dtype bfloat16 \
@@ -75,7 +75,7 @@ if has llamabench; then
     -npp 512 -ntg 256 -npl 256 2>&1 | tee "$out/llama_batched.log" | grep -E "^\|" | tail -3
 fi
 if has hfpeer; then
-  PYTHONUNBUFFERED=1 timeout 500 python3 tools/gpu_bench/hf_peer.py /tmp/l3 --only decode,prefill \
+  PYTHONUNBUFFERED=1 timeout 430 python3 tools/gpu_bench/hf_peer.py /tmp/l3 --only decode,prefill \
     --json "$out/hf_peer.json" 2>&1 | grep -v Warning | tail -8
 fi
 echo "llama.cpp: built=$([ -e /tmp/llama.built ] && echo yes || echo no) gguf=$([ -e /tmp/gguf.done ] && echo yes || echo no)"
