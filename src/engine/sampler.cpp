@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/device_sampling.h"
+#include "ops/argmax.h"
 #include "ops/cpu/kernels/softmax.h"
 #include "ops/sample_tokens.h"
 #include "pagoda/error.h"
@@ -512,7 +513,14 @@ void Sampler::sample_on_device(Tensor& logits, std::span<const SamplerRow> rows,
   if (!device_records_) device_records_ = std::make_unique<DeviceSamplingRecords>();
   device_records_->build(rows, uniforms_, logits.size(1));
   Tensor ids = Tensor::empty({logits.size(0)}, DType::I64, logits.device());
-  ops::sample_tokens(logits, device_records_->rows, device_records_->edits, ids);
+  // Greedy rows with nothing to edit need only the argmax: one kernel, nothing uploaded.
+  const bool argmax_only =
+      device_records_->edits.empty() &&
+      std::all_of(rows.begin(), rows.end(), [](const SamplerRow& r) { return r.params->greedy(); });
+  if (argmax_only)
+    ops::argmax(logits, ids);
+  else
+    ops::sample_tokens(logits, device_records_->rows, device_records_->edits, ids);
   const Tensor host_ids = ids.to(Device::cpu());
   const int64_t* id = host_ids.data_as<int64_t>();
   for (size_t r = 0; r < rows.size(); ++r)
