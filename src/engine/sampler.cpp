@@ -462,9 +462,9 @@ void check_logits(const Tensor& logits, size_t rows, size_t outs, const char* wh
   PAGODA_CHECK(logits.defined() && logits.dtype() == DType::F32 && logits.dim() == 2 &&
                    logits.is_contiguous() && (any_device || logits.device().is_cpu()),
                InvalidArgument,
-               fmt::format("{}: logits must be a contiguous 2-D f32 CPU tensor [rows, vocab], got "
-                           "{}",
-                           who, logits.defined() ? logits.to_string() : "an undefined tensor"),
+               fmt::format("{}: logits must be a contiguous 2-D f32 {}tensor [rows, vocab], got {}",
+                           who, any_device ? "" : "CPU ",
+                           logits.defined() ? logits.to_string() : "an undefined tensor"),
                "pass the model's logits as [num_rows, vocab_size] f32 (call .contiguous() on a "
                "view)");
   PAGODA_CHECK(logits.size(0) == static_cast<int64_t>(rows) && outs == rows, InvalidArgument,
