@@ -52,10 +52,14 @@ struct EngineArgs {
   int64_t long_prefill_token_threshold = 0;
 
   // Parallelism: ranks per pipeline stage (weights and heads split across them) and pipeline
-  // stages (layers split across them). More than one rank in all runs one process per rank,
-  // started by mpirun (see pagoda/distributed.h).
+  // stages (layers split across them). More than one rank in all runs one process per rank
+  // (see pagoda/distributed.h).
   int64_t tensor_parallel_size = 1;
   int64_t pipeline_parallel_size = 1;
+  // Who starts those processes: "mpi" (mpirun, on one host or several), "mp" (Pagoda, on this
+  // host: it runs this program again once per other rank), or "" for mpi under mpirun and mp
+  // for GPU engines otherwise (vLLM's --distributed-executor-backend).
+  std::string distributed_executor_backend;
 
   // Seeds the generator of requests that carry no seed of their own.
   uint64_t seed = 0;

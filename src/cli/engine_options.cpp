@@ -86,11 +86,15 @@ void EngineOptions::add_to(CLI::App& app) {
                  "auto (defaults from generation_config.json) or vllm")
       ->capture_default_str();
   app.add_option("--tensor-parallel-size", args.tensor_parallel_size,
-                 "ranks each layer is split over (one process per rank, under mpirun)")
+                 "ranks each layer is split over (one process per rank)")
       ->capture_default_str();
   app.add_option("--pipeline-parallel-size", args.pipeline_parallel_size,
-                 "pipeline stages the layers are split over (one process per rank, under mpirun)")
+                 "pipeline stages the layers are split over (one process per rank)")
       ->capture_default_str();
+  app.add_option("--distributed-executor-backend", args.distributed_executor_backend,
+                 "who starts the ranks: mp (Pagoda, on this host) or mpi (mpirun); default mpi "
+                 "under mpirun, else mp on GPUs")
+      ->check(CLI::IsMember({"mp", "mpi"}));
   app.add_option("--threads", threads,
                  "CPU threads (default: all cores, shared by the ranks on one host; also "
                  "PAGODA_NUM_THREADS)");
@@ -106,10 +110,14 @@ EngineArgs EngineOptions::resolve() {
                "pass a thread count, or leave it out for all cores");
   if (threads > 0) setenv("PAGODA_NUM_THREADS", std::to_string(threads).c_str(), 1);
   // Ranks on one host share its cores: one thread per core in all, not per rank.
+  // Outside mpirun every rank is on this host: rank 0 here, and the ones Pagoda starts.
   const LauncherInfo launcher = launcher_info();
-  if (threads == 0 && launcher.local_size > 1 && std::getenv("PAGODA_NUM_THREADS") == nullptr) {
+  const int64_t local_ranks = launcher.world_size > 1
+                                  ? launcher.local_size
+                                  : args.tensor_parallel_size * args.pipeline_parallel_size;
+  if (threads == 0 && local_ranks > 1 && std::getenv("PAGODA_NUM_THREADS") == nullptr) {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const unsigned share = std::max(1u, cores / static_cast<unsigned>(launcher.local_size));
+    const unsigned share = std::max(1u, cores / static_cast<unsigned>(local_ranks));
     setenv("PAGODA_NUM_THREADS", std::to_string(share).c_str(), 1);
   }
   out.validate();

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "distributed/host_blocks.h"
 #include "ops/cast.h"
 #include "pagoda/error.h"
 
@@ -75,28 +76,6 @@ void require_contiguous(const char* op, const Tensor& t) {
                "pass a contiguous CPU tensor (clone() a view first)");
 }
 
-int normalize_dim(const char* op, const Tensor& t, int dim) {
-  const int d = dim < 0 ? dim + t.dim() : dim;
-  PAGODA_CHECK(d >= 0 && d < t.dim(), InvalidArgument,
-               fmt::format("MPI {} along dimension {} of a rank-{} tensor", op, dim, t.dim()),
-               "gather along an existing dimension");
-  return d;
-}
-
-// Copies the size() contiguous blocks of `stacked` (rank after rank) into output's slices
-// along `dim`.
-void scatter_blocks(const Tensor& stacked, Tensor& output, int dim, const Shape& part_shape,
-                    int ranks) {
-  const int64_t part = part_shape[dim];
-  const int64_t block_bytes = static_cast<int64_t>(stacked.nbytes()) / ranks;
-  for (int r = 0; r < ranks; ++r) {
-    const Tensor src = Tensor::from_blob_read_only(
-        static_cast<const char*>(stacked.data()) + r * block_bytes, part_shape, stacked.dtype());
-    Tensor dst = output.slice(dim, r * part, (r + 1) * part);
-    dst.copy_from(src);
-  }
-}
-
 class MpiCommunicator final : public Communicator {
  public:
   explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
@@ -129,8 +108,8 @@ class MpiCommunicator final : public Communicator {
   }
 
   void all_gather(const Tensor& input, Tensor& output, int dim) override {
-    const int d = normalize_dim("all_gather", input, dim);
-    check_output("all_gather", input, output, d);
+    const int d = normalize_gather_dim("MPI all_gather", input, dim);
+    check_gather_output("MPI all_gather", input, output, d, size_);
     const Tensor in = input.is_contiguous() ? input : input.clone();
     const bool direct = d == 0 && output.is_contiguous();
     Tensor stacked = direct ? output : Tensor::empty({size_ * in.numel()}, in.dtype());
@@ -140,8 +119,8 @@ class MpiCommunicator final : public Communicator {
 
   void gather(const Tensor& input, Tensor& output, int dim, int root) override {
     check_peer("gather", root);
-    const int d = normalize_dim("gather", input, dim);
-    if (rank_ == root) check_output("gather", input, output, d);
+    const int d = normalize_gather_dim("MPI gather", input, dim);
+    if (rank_ == root) check_gather_output("MPI gather", input, output, d, size_);
     const Tensor in = input.is_contiguous() ? input : input.clone();
     Tensor stacked = rank_ == root ? Tensor::empty({size_ * in.numel()}, in.dtype()) : Tensor();
     stack_blocks(in, stacked, root);
@@ -219,16 +198,6 @@ class MpiCommunicator final : public Communicator {
     PAGODA_CHECK(peer >= 0 && peer < size_, InvalidArgument,
                  fmt::format("MPI {} names rank {} in a group of {}", op, peer, size_),
                  "name a rank of the group");
-  }
-  void check_output(const char* op, const Tensor& input, const Tensor& output, int d) const {
-    Shape expected = input.shape();
-    expected[d] *= size_;
-    PAGODA_CHECK(output.defined() && output.shape() == expected && output.dtype() == input.dtype(),
-                 InvalidArgument,
-                 fmt::format("MPI {}: output is {} but {} of {} is needed", op,
-                             output.defined() ? output.to_string() : std::string("undefined"),
-                             expected.to_string(), dtype_name(input.dtype())),
-                 "size the output as the input times the group size along the gather dimension");
   }
 
   MPI_Comm comm_;

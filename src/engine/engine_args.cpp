@@ -45,6 +45,12 @@ void EngineArgs::validate() const {
   PAGODA_CHECK(pipeline_parallel_size >= 1 && pipeline_parallel_size <= 1024, InvalidArgument,
                fmt::format("pipeline_parallel_size is {}; expected 1 to 1024", pipeline_parallel_size),
                "pass the number of pipeline stages, e.g. 2");
+  PAGODA_CHECK(distributed_executor_backend.empty() || distributed_executor_backend == "mp" ||
+                   distributed_executor_backend == "mpi",
+               InvalidArgument,
+               fmt::format("distributed_executor_backend is '{}'; expected 'mp' or 'mpi'",
+                           distributed_executor_backend),
+               "'mp' starts one process per rank on this host, 'mpi' runs under mpirun");
   PAGODA_CHECK(load_format == "auto" || load_format == "dummy", InvalidArgument,
                fmt::format("load_format is '{}'; expected 'auto' or 'dummy'", load_format),
                "'auto' loads the safetensors checkpoint, 'dummy' makes random weights");

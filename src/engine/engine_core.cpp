@@ -97,16 +97,10 @@ struct EngineCore::Impl {
 
 EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   args.validate();
-  PAGODA_CHECK(Device::parse(args.device).is_cpu() ||
-                   args.tensor_parallel_size * args.pipeline_parallel_size == 1,
-               Unsupported,
-               fmt::format("device {} with tensor_parallel_size {} and pipeline_parallel_size {}: "
-                           "parallel engines run on CPU ranks only so far",
-                           args.device, args.tensor_parallel_size, args.pipeline_parallel_size),
-               "run one GPU (parallel sizes 1), or run the parallel engine with --device cpu");
   // Collective in a multi-process engine: every rank asks for its groups first.
   const distributed::RankGroups groups = distributed::rank_groups(
-      static_cast<int>(args.tensor_parallel_size), static_cast<int>(args.pipeline_parallel_size));
+      static_cast<int>(args.tensor_parallel_size), static_cast<int>(args.pipeline_parallel_size),
+      Device::parse(args.device), args.distributed_executor_backend);
   try {
     load_model_files();
   } catch (const Error& e) {
@@ -121,7 +115,8 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   sizing.kv_cache_memory_fraction /= runner->ranks_sharing_memory();
   const Device device = Device::parse(args.device);
   if (!device.is_cpu() && !args.kv_cache_memory_bytes && !args.num_kv_blocks) {
-    sizing.kv_cache_memory_bytes = engine::gpu_kv_cache_budget(device, args.gpu_memory_utilization);
+    sizing.kv_cache_memory_bytes = engine::gpu_kv_cache_budget(device, args.gpu_memory_utilization,
+                                                               runner->max_device_bytes_in_use());
     log::info("KV cache budget on {}: {:.0f} MiB (gpu_memory_utilization {})", device.to_string(),
               static_cast<double>(*sizing.kv_cache_memory_bytes) / (1 << 20),
               args.gpu_memory_utilization);

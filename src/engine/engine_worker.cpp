@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "distributed/rank_groups.h"
+#include "engine/kv_cache_sizing.h"
 #include "engine/model_worker.h"
 #include "engine/step_protocol.h"
 #include "pagoda/distributed.h"
@@ -19,7 +20,9 @@ void run_engine_worker(const EngineArgs& own_args) {
   using namespace engine;
   const distributed::RankGroups groups =
       distributed::rank_groups(static_cast<int>(own_args.tensor_parallel_size),
-                               static_cast<int>(own_args.pipeline_parallel_size));
+                               static_cast<int>(own_args.pipeline_parallel_size),
+                               Device::parse(own_args.device),
+                               own_args.distributed_executor_backend);
   Communicator& world = *groups.world;
   PAGODA_CHECK(world.rank() != 0, InvalidArgument, "run_engine_worker was called on world rank 0",
                "build the engine (LLM, EngineCore, AsyncEngine) on rank 0 and call "
@@ -52,7 +55,7 @@ void run_engine_worker(const EngineArgs& own_args) {
           config = std::make_unique<ModelConfig>(ModelConfig::from_model_dir(args.model, options));
           worker = std::make_unique<ModelWorker>(
               *config, args.model, args.seed, args.load_format == "dummy", LoadProgress(), groups,
-              WorkerOptions::from(args));
+              WorkerOptions::from(args, groups));
         } catch (const Error& e) {
           failure = e;
         }
@@ -61,6 +64,7 @@ void run_engine_worker(const EngineArgs& own_args) {
         // The runner's cache sizing, collectively (see ModelRunner's constructor).
         all_gather_values(world, worker->kv_cache_bytes_per_token());
         all_gather_values(world, worker->sliding_window_code());
+        all_gather_values(world, device_bytes_in_use(groups.device));
         break;
       }
       case MessageKind::AllocateKVCache:

@@ -21,7 +21,14 @@ int64_t available_memory_bytes() {
   return 0;
 }
 
-int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization) {
+int64_t device_bytes_in_use(Device device) {
+  if (device.is_cpu() || device_memory_query() == nullptr) return 0;
+  const DeviceMemory memory = device_memory_query()(device);
+  return memory.total - memory.free;
+}
+
+int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization,
+                            int64_t in_use_elsewhere) {
   const DeviceMemoryQuery query = device_memory_query();
   PAGODA_CHECK(
       query != nullptr, Unsupported,
@@ -32,7 +39,7 @@ int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization) {
   // Activations of one step (max_num_batched_tokens rows through the widest layer) and the f32
   // logits of max_num_seqs rows stay well under this for models that fit one GPU.
   constexpr int64_t kActivationReserve = int64_t{2} << 30;
-  const int64_t in_use = memory.total - memory.free;
+  const int64_t in_use = std::max(memory.total - memory.free, in_use_elsewhere);
   const auto allowed =
       static_cast<int64_t>(static_cast<double>(memory.total) * gpu_memory_utilization);
   const int64_t budget = allowed - in_use - kActivationReserve;

@@ -23,9 +23,14 @@ struct KVCachePlan {
 KVCachePlan plan_kv_cache(const EngineArgs& args, int64_t bytes_per_token, int64_t max_model_len);
 
 // The KV cache's share of a GPU: gpu_memory_utilization of its whole memory, less what is in use
-// (the weights, other processes) and a reserve for activations and logits. Throws pagoda::Error
-// naming the figures when nothing is left.
-int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization);
+// (the weights, other processes) and a reserve for activations and logits. `in_use_elsewhere`:
+// the most any other rank's GPU has in use (a parallel engine gives every rank the same cache).
+// Throws pagoda::Error naming the figures when nothing is left.
+int64_t gpu_kv_cache_budget(Device device, double gpu_memory_utilization,
+                            int64_t in_use_elsewhere = 0);
+
+// Bytes in use on `device` (total less free; 0 on the CPU).
+int64_t device_bytes_in_use(Device device);
 
 // MemAvailable from /proc/meminfo, in bytes (0 when unknown).
 int64_t available_memory_bytes();

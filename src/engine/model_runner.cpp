@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "engine/kv_cache_sizing.h"
 #include "engine/step_protocol.h"
 #include "pagoda/error.h"
 #include "pagoda/logging.h"
@@ -38,7 +39,7 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   try {
     worker_ =
         std::make_unique<ModelWorker>(config, args.model, args.seed, args.load_format == "dummy",
-                                      args.load_progress, groups, WorkerOptions::from(args));
+                                      args.load_progress, groups, WorkerOptions::from(args, groups));
   } catch (const Error& e) {
     if (!multi_process()) throw;
     failure = e;
@@ -51,6 +52,8 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   // Size the cache for the rank with the most KV bytes per token; every rank's windows count.
   const std::vector<int64_t> bytes = all_gather_values(world, worker_->kv_cache_bytes_per_token());
   const std::vector<int64_t> windows = all_gather_values(world, worker_->sliding_window_code());
+  const std::vector<int64_t> in_use = all_gather_values(world, device_bytes_in_use(groups_.device));
+  max_device_in_use_ = *std::max_element(in_use.begin(), in_use.end());
   kv_bytes_per_token_ = *std::max_element(bytes.begin(), bytes.end());
   const bool uniform =
       std::all_of(windows.begin(), windows.end(), [&](int64_t w) { return w == windows[0]; });

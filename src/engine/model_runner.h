@@ -52,6 +52,8 @@ class ModelRunner {
   // The window when every attention layer on every rank slides with the same one; nullopt
   // otherwise (full attention, or a mix, where sliding layers then keep all their blocks).
   std::optional<int64_t> uniform_sliding_window() const { return sliding_window_; }
+  // The most device memory any rank has in use once the weights are loaded (0 on CPUs).
+  int64_t max_device_bytes_in_use() const { return max_device_in_use_; }
   // How many ranks share this process's memory (they split the KV-cache budget).
   int ranks_sharing_memory() const { return ranks_sharing_memory_; }
   // Every rank allocates its layers' caches: [num_blocks, block_size, kv_heads, head_size].
@@ -70,6 +72,7 @@ class ModelRunner {
   int64_t kv_bytes_per_token_ = 0;
   std::optional<int64_t> sliding_window_;
   int ranks_sharing_memory_ = 1;
+  int64_t max_device_in_use_ = 0;
   int64_t block_size_ = 0;
   Sampler sampler_;
 

@@ -192,10 +192,11 @@ ModelWorker::ModelWorker(const ModelConfig& config, const std::filesystem::path&
 
 ModelWorker::~ModelWorker() = default;
 
-WorkerOptions WorkerOptions::from(const EngineArgs& args) {
+WorkerOptions WorkerOptions::from(const EngineArgs& args, const distributed::RankGroups& groups) {
   WorkerOptions o;
-  o.device = Device::parse(args.device);
-  o.enforce_eager = args.enforce_eager;
+  o.device = groups.device;
+  const bool parallel = groups.tp->size() * groups.pp->size() > 1;
+  o.enforce_eager = args.enforce_eager || (parallel && o.device.is_cuda());
   o.max_num_seqs = args.max_num_seqs;
   return o;
 }
@@ -282,9 +283,10 @@ Tensor ModelWorker::execute(const StepBatch& batch, bool logits_on_device) {
     return Tensor();
   }
   if (!driver) return Tensor();
-  Tensor logits = Tensor::empty({rows, config_.vocab_size}, DType::F32);
+  // Received where the pipeline group moves tensors (a GPU's for NCCL), sampled on the host.
+  Tensor logits = Tensor::empty({rows, config_.vocab_size}, DType::F32, device_);
   pp.recv(logits, parallel_.pp_size - 1);
-  return logits;
+  return device_.is_cpu() ? logits : logits.to(Device::cpu());
 }
 
 }  // namespace pagoda::engine

@@ -29,7 +29,9 @@ struct WorkerOptions {
   bool enforce_eager = false;
   int64_t max_num_seqs = 256;
 
-  static WorkerOptions from(const EngineArgs& args);
+  // The device is the rank's (groups.device). Parallel GPU ranks run eagerly: their decode steps
+  // would need NCCL's collectives captured in CUDA graphs, which is not yet tested.
+  static WorkerOptions from(const EngineArgs& args, const distributed::RankGroups& groups);
 };
 
 class ModelWorker {
