@@ -2,16 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
-#include <algorithm>
 #include <cstdlib>
 #include <thread>
 
 #include "cli/default_model.h"
 #include "pagoda/distributed.h"
-#include "pagoda/logging.h"
 #include "pagoda/error.h"
+#include "pagoda/logging.h"
 
 namespace pagoda::cli {
 

@@ -49,7 +49,8 @@ std::vector<std::string> own_arguments() {
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exit status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  if (WIFSIGNALED(status))
+    return fmt::format("signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return fmt::format("status {}", status);
 }
 
@@ -102,7 +103,8 @@ std::shared_ptr<LocalRanks> LocalRanks::start(int size) {
     for (std::string& e : env_strings) envp.push_back(e.data());
     envp.push_back(nullptr);
     const pid_t pid = ::fork();
-    PAGODA_CHECK(pid >= 0, Io, fmt::format("could not start rank {} (fork: {})", rank, std::strerror(errno)),
+    PAGODA_CHECK(pid >= 0, Io,
+                 fmt::format("could not start rank {} (fork: {})", rank, std::strerror(errno)),
                  "free some memory or raise the process limit");
     if (pid == 0) {
       // A rank must not outlive rank 0: the kernel stops it when rank 0 dies.
@@ -120,7 +122,8 @@ std::shared_ptr<LocalRanks> LocalRanks::start(int size) {
 
 void LocalRanks::check_alive() {
   if (rank_ != 0) {
-    PAGODA_CHECK(::getppid() == parent_, Io, fmt::format("rank {}: rank 0 (pid {}) is gone", rank_, parent_),
+    PAGODA_CHECK(::getppid() == parent_, Io,
+                 fmt::format("rank {}: rank 0 (pid {}) is gone", rank_, parent_),
                  "rank 0's error says why");
     return;
   }

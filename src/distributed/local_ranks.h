@@ -40,7 +40,8 @@ class LocalRanks {
   void check_alive();
 
  private:
-  LocalRanks(int rank, int size, std::filesystem::path dir) : rank_(rank), size_(size), dir_(std::move(dir)) {}
+  LocalRanks(int rank, int size, std::filesystem::path dir)
+      : rank_(rank), size_(size), dir_(std::move(dir)) {}
 
   int rank_, size_;
   std::filesystem::path dir_;

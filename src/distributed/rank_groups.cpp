@@ -9,6 +9,7 @@
 #include <string>
 #include <tuple>
 
+#include "distributed/host_staged_communicator.h"
 #include "distributed/local_ranks.h"
 #include "distributed/socket_communicator.h"
 #include "pagoda/error.h"
@@ -57,10 +58,10 @@ void check_same_shape(Communicator& world, int tp, int pp) {
   for (size_t r = 0; r < shapes.size(); ++r)
     PAGODA_CHECK(
         shapes[r] == shapes[0], InvalidArgument,
-        fmt::format(
-            "rank {} runs tensor_parallel_size {} x pipeline_parallel_size {}, but rank 0 "
-            "runs {} x {}",
-            r, shapes[r] >> 32, shapes[r] & 0xffffffff, shapes[0] >> 32, shapes[0] & 0xffffffff),
+        fmt::format("rank {} runs tensor_parallel_size {} x pipeline_parallel_size {}, but rank 0 "
+                    "runs {} x {}",
+                    r, shapes[r] >> 32, shapes[r] & 0xffffffff, shapes[0] >> 32,
+                    shapes[0] & 0xffffffff),
         "give every rank the same --tensor-parallel-size and --pipeline-parallel-size");
 }
 
@@ -73,35 +74,54 @@ int visible_gpus() {
 #endif
 }
 
+// PAGODA_DEVICE_COMMUNICATOR=host: GPU ranks exchange tensors through the host groups instead of
+// NCCL, and may share GPUs (host_staged_communicator.h).
+bool host_staged_device_groups() {
+  const char* v = std::getenv("PAGODA_DEVICE_COMMUNICATOR");
+  if (v == nullptr || *v == '\0' || std::string(v) == "nccl") return false;
+  PAGODA_CHECK(std::string(v) == "host", InvalidArgument,
+               fmt::format("PAGODA_DEVICE_COMMUNICATOR is '{}'", v),
+               "set it to nccl (the default) or host, or unset it");
+  return true;
+}
+
 // The GPU of this rank, cuda:<local rank>, once every rank has agreed that each has one (a rank
-// that cannot start NCCL would leave the others waiting in it).
-Device agree_on_gpu(Communicator& world, int local_rank, int tp, int pp) {
-  const std::vector<int64_t> seen =
-      all_gather_values(world, int64_t{visible_gpus()} << 32 | local_rank);
+// that cannot start NCCL would leave the others waiting in it). Host-staged groups let ranks
+// share GPUs: rank r takes cuda:<local rank mod GPUs>.
+Device agree_on_gpu(Communicator& world, int local_rank, int tp, int pp, bool share) {
+  const int own = visible_gpus();
+  const std::vector<int64_t> seen = all_gather_values(world, int64_t{own} << 32 | local_rank);
   for (size_t r = 0; r < seen.size(); ++r) {
     const int64_t gpus = seen[r] >> 32, local = seen[r] & 0xffffffff;
     PAGODA_CHECK(
-        local < gpus, InvalidArgument,
+        share ? gpus > 0 : local < gpus, InvalidArgument,
         fmt::format("tensor_parallel_size {} x pipeline_parallel_size {} on GPUs places rank {} on "
                     "cuda:{}, but its host has {} GPU(s) visible{}",
-                    tp, pp, r, local, gpus,
-                    visible_gpus() == 0 && gpus == 0 ? " (or this build has no CUDA backend)" : ""),
+                    tp, pp, r, share ? 0 : local, gpus,
+                    own == 0 && gpus == 0 ? " (or this build has no CUDA backend)" : ""),
         fmt::format("give every rank a GPU of its own (at least {} visible on that host), or "
                     "lower the parallel sizes; check CUDA_VISIBLE_DEVICES",
                     local + 1));
   }
-  return Device::cuda(local_rank);
+  return Device::cuda(share ? local_rank % own : local_rank);
 }
 
 // The GPU groups over the host ones (a group of one needs no NCCL).
 void add_device_groups(OwnedGroups& g, int local_rank, int tp, int pp) {
-  g.device = agree_on_gpu(*g.world, local_rank, tp, pp);
+  const bool staged = host_staged_device_groups();
+  g.device = agree_on_gpu(*g.world, local_rank, tp, pp, staged);
+  const auto over = [&](Communicator& host) -> std::unique_ptr<Communicator> {
+    if (host.size() == 1) return std::make_unique<SingleCommunicator>();
+    if (staged) return std::make_unique<HostStagedCommunicator>(host, g.device);
 #ifdef PAGODA_HAS_CUDA
-  g.device_tp = g.host_tp->size() > 1 ? make_nccl_communicator(*g.host_tp, g.device)
-                                      : std::make_unique<SingleCommunicator>();
-  g.device_pp = g.host_pp->size() > 1 ? make_nccl_communicator(*g.host_pp, g.device)
-                                      : std::make_unique<SingleCommunicator>();
+    return make_nccl_communicator(host, g.device);
+#else
+    throw Error(ErrorCode::Unsupported, "GPU ranks in a build without the CUDA backend",
+                "build with the cuda preset");
 #endif
+  };
+  g.device_tp = over(*g.host_tp);
+  g.device_pp = over(*g.host_pp);
 }
 
 #ifdef PAGODA_HAS_MPI
@@ -147,7 +167,8 @@ RankGroups local_groups(int tp, int pp, Device device) {
                "give every rank the same --tensor-parallel-size and --pipeline-parallel-size");
   const auto alive = [&ranks] { ranks.check_alive(); };
   const int rank = ranks.rank();
-  g->world = make_socket_communicator(ranks.dir(), "world", rank, tp * pp, kRendezvousTimeout, alive);
+  g->world =
+      make_socket_communicator(ranks.dir(), "world", rank, tp * pp, kRendezvousTimeout, alive);
   check_same_shape(*g->world, tp, pp);
   g->host_tp = make_socket_communicator(ranks.dir(), fmt::format("tp{}", rank / tp), rank % tp, tp,
                                         kRendezvousTimeout, alive);

@@ -34,7 +34,8 @@ struct Hello {
 };
 
 [[noreturn]] void fail_io(const std::string& what, int peer, const std::string& group) {
-  const std::string who = peer < 0 ? std::string("a connecting rank") : fmt::format("rank {}", peer);
+  const std::string who =
+      peer < 0 ? std::string("a connecting rank") : fmt::format("rank {}", peer);
   throw Error(ErrorCode::Io, fmt::format("{} of the '{}' group is gone: {}", who, group, what),
               "another rank stopped (its error is above); restart the engine");
 }
@@ -233,7 +234,8 @@ std::filesystem::path socket_path(const std::filesystem::path& dir, const std::s
   return dir / fmt::format("{}.{}", name, rank);
 }
 
-[[noreturn]] void rendezvous_timeout(const std::string& name, int rank, const std::vector<int>& missing,
+[[noreturn]] void rendezvous_timeout(const std::string& name, int rank,
+                                     const std::vector<int>& missing,
                                      std::chrono::milliseconds timeout) {
   std::string ranks;
   for (int r : missing) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
@@ -310,12 +312,13 @@ std::unique_ptr<Communicator> make_socket_communicator(const std::filesystem::pa
     if (s.fd() < 0) fail_errno("accept");
     Hello hello;
     read_all(s.fd(), &hello, sizeof hello, -1, name);
-    PAGODA_CHECK(hello.magic == Hello{}.magic && hello.size == size && hello.rank > rank &&
-                     hello.rank < size && peers[static_cast<size_t>(hello.rank)].fd() < 0,
-                 Internal,
-                 fmt::format("socket group '{}', rank {}: a peer introduced itself as rank {} of {}",
-                             name, rank, hello.rank, hello.size),
-                 "give each engine its own rendezvous directory");
+    PAGODA_CHECK(
+        hello.magic == Hello{}.magic && hello.size == size && hello.rank > rank &&
+            hello.rank < size && peers[static_cast<size_t>(hello.rank)].fd() < 0,
+        Internal,
+        fmt::format("socket group '{}', rank {}: a peer introduced itself as rank {} of {}", name,
+                    rank, hello.rank, hello.size),
+        "give each engine its own rendezvous directory");
     peers[static_cast<size_t>(hello.rank)] = std::move(s);
     ++accepted;
   }

@@ -18,11 +18,10 @@ namespace pagoda {
 
 void run_engine_worker(const EngineArgs& own_args) {
   using namespace engine;
-  const distributed::RankGroups groups =
-      distributed::rank_groups(static_cast<int>(own_args.tensor_parallel_size),
-                               static_cast<int>(own_args.pipeline_parallel_size),
-                               Device::parse(own_args.device),
-                               own_args.distributed_executor_backend);
+  const distributed::RankGroups groups = distributed::rank_groups(
+      static_cast<int>(own_args.tensor_parallel_size),
+      static_cast<int>(own_args.pipeline_parallel_size), Device::parse(own_args.device),
+      own_args.distributed_executor_backend);
   Communicator& world = *groups.world;
   PAGODA_CHECK(world.rank() != 0, InvalidArgument, "run_engine_worker was called on world rank 0",
                "build the engine (LLM, EngineCore, AsyncEngine) on rank 0 and call "
@@ -53,9 +52,9 @@ void run_engine_worker(const EngineArgs& own_args) {
           options.max_model_len = args.max_model_len;
           worker.reset();
           config = std::make_unique<ModelConfig>(ModelConfig::from_model_dir(args.model, options));
-          worker = std::make_unique<ModelWorker>(
-              *config, args.model, args.seed, args.load_format == "dummy", LoadProgress(), groups,
-              WorkerOptions::from(args, groups));
+          worker = std::make_unique<ModelWorker>(*config, args.model, args.seed,
+                                                 args.load_format == "dummy", LoadProgress(),
+                                                 groups, WorkerOptions::from(args, groups));
         } catch (const Error& e) {
           failure = e;
         }

@@ -37,9 +37,9 @@ ModelRunner::ModelRunner(const ModelConfig& config, const EngineArgs& args,
   }
   std::optional<Error> failure;
   try {
-    worker_ =
-        std::make_unique<ModelWorker>(config, args.model, args.seed, args.load_format == "dummy",
-                                      args.load_progress, groups, WorkerOptions::from(args, groups));
+    worker_ = std::make_unique<ModelWorker>(config, args.model, args.seed,
+                                            args.load_format == "dummy", args.load_progress, groups,
+                                            WorkerOptions::from(args, groups));
   } catch (const Error& e) {
     if (!multi_process()) throw;
     failure = e;

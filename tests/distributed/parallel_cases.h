@@ -4,6 +4,7 @@
 // run, which world rank 0 drives while the other ranks serve it with run_engine_worker().
 #pragma once
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,8 +26,13 @@ inline std::vector<ParallelFixture> parallel_fixtures() {
       {"llama", "LlamaForCausalLM"}, {"qwen2", "Qwen2ForCausalLM"}, {"qwen3", "Qwen3ForCausalLM"}};
 }
 
+// PAGODA_SOURCE_DIR names the checkout where the tests run elsewhere than they were built (the
+// GPU machine).
 inline std::filesystem::path hf_fixture_dir(const std::string& name) {
-  return std::filesystem::path(PAGODA_FIXTURES_DIR) / "hf" / name;
+  const char* source = std::getenv("PAGODA_SOURCE_DIR");
+  const std::filesystem::path fixtures = source ? std::filesystem::path(source) / "tests/fixtures"
+                                                : std::filesystem::path(PAGODA_FIXTURES_DIR);
+  return fixtures / "hf" / name;
 }
 
 // The fixture's four prompts.

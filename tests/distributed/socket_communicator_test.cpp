@@ -1,6 +1,8 @@
 // The socket communicators of ranks Pagoda starts on one host, with each rank on a thread here:
 // the same conformance checks as every other communicator, large tensors that exceed a socket's
 // buffer, and the failures a rank sees when a peer never comes or goes away.
+#include "distributed/socket_communicator.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "common/communicator_conformance.h"
-#include "distributed/socket_communicator.h"
 #include "pagoda/error.h"
 
 using namespace pagoda;

@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/hf_fixtures.h"
-#include "gpu_test_util.h"
 #include "common/logprobs_close.h"
+#include "gpu_test_util.h"
 #include "pagoda/engine.h"
 #include "pagoda/layers/attention.h"
 #include "pagoda/layers/parameter.h"
@@ -130,6 +130,42 @@ TEST_P(CudaHfParity, EngineGreedyTokensMatchTransformers) {
   ASSERT_EQ(results.size(), prompts.size());
   for (size_t i = 0; i < results.size(); ++i)
     EXPECT_EQ(results[i].outputs.at(0).token_ids, wants[i]) << "prompt " << i;
+}
+
+// The same engine in bf16 against transformers' fp32 continuations, judged as vLLM's
+// check_logprobs_close does: equal up to the first divergence, and there transformers' token is in
+// Pagoda's top 5.
+TEST_P(CudaHfParity, Bfloat16GreedyIsCloseToTransformers) {
+  REQUIRE_GPU();
+  const auto dir = fixture(GetParam().fixture);
+  EngineArgs args;
+  args.model = dir.string();
+  args.device = "cuda";
+  args.dtype = "bfloat16";
+  args.skip_tokenizer_init = true;
+  args.num_kv_blocks = 64;
+  args.block_size = 16;
+  LLM llm(args);
+  const SafetensorsFile expected(dir / "expected.safetensors");
+  std::vector<Prompt> prompts;
+  std::vector<std::vector<int32_t>> wants;
+  for (int p = 0; p < 4; ++p) {
+    const std::string key = "prompt." + std::to_string(p);
+    const Tensor ids = expected.get(key + ".input_ids");
+    prompts.push_back(Prompt::from_tokens(
+        std::vector<int32_t>(ids.data_as<int64_t>(), ids.data_as<int64_t>() + ids.numel())));
+    const Tensor want = expected.get(key + ".greedy");
+    wants.emplace_back(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel());
+  }
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  greedy.max_tokens = static_cast<int64_t>(wants[0].size());
+  greedy.ignore_eos = true;
+  greedy.logprobs = 5;
+  const auto results = llm.generate(prompts, {greedy});
+  ASSERT_EQ(results.size(), prompts.size());
+  for (size_t i = 0; i < results.size(); ++i)
+    expect_logprobs_close(results[i].outputs.at(0), wants[i], "prompt " + std::to_string(i));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaHfParity, ::testing::ValuesIn(kArchitectures),

@@ -6,7 +6,7 @@
 #   carry: .devbin (cuda.tar.xz: pagoda, gpu_tests, libpagoda.so), .devpack (libs.tar.xz),
 #          .devdata (llama.cpp.tar.gz from pack_llama_cpp.sh, tok.tar.xz: Llama 3's tokenizer)
 #   bash tools/gpu_bench/device_session.sh [steps...]
-#   steps: tests bench sampling profile llama llamabench hfpeer
+#   steps: tests parallel bench sampling profile llama llamabench hfpeer
 #   (default: tests bench profile llama)
 set -uo pipefail
 out=${OUT:-/tmp/out}
@@ -26,6 +26,17 @@ if has llama && [ ! -e /tmp/llama.started ]; then
 fi
 if has tests; then
   PAGODA_SOURCE_DIR=$PWD timeout 200 /tmp/bin/gpu_tests --gtest_brief=1 2>&1 | tee "$out/gpu_tests.log" | tail -25
+fi
+if has parallel; then
+  # Parallel GPU engines whose ranks Pagoda starts: on one GPU, ranks sharing it through
+  # host-staged groups; with two or more, NCCL. Then the CLI's error for more ranks than GPUs.
+  PAGODA_SOURCE_DIR=$PWD PAGODA_NUM_THREADS=2 timeout 300 /tmp/bin/local_ranks_engine_tests \
+    --gtest_brief=1 2>&1 | tee "$out/local_ranks.log" | grep -v "\[info\]" | tail -15
+  gpus=$(nvidia-smi -L | wc -l)
+  start=$(date +%s%N)
+  timeout 120 /tmp/bin/pagoda generate models/kjv-llama --device cuda --prompt "And God said" \
+    --tensor-parallel-size $((gpus + 1)) --max-tokens 8 2>&1 | tail -2
+  echo "exit status ${PIPESTATUS[0]} after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 fi
 if has bench || has sampling || has profile || has llama; then
   [ -f /tmp/l3/config.json ] || python3 tools/gpu_bench/make_llama3_8b.py /tmp/l3 --tokenizer /tmp/tok/tokenizer-llama3

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fills the folders carried to the GPU machine for device_session.sh (all ignored by git):
-#   .devbin/cuda.tar.xz   the cuda build's pagoda, gpu_tests and libpagoda.so
+#   .devbin/cuda.tar.xz   the cuda build's pagoda, gpu_tests, local_ranks_engine_tests and
+#                         libpagoda.so
 #   .devpack/libs.tar.xz  the Debian libraries they link, except glibc, libstdc++ and CUDA's own
 #                         (the GPU machine runs another distribution; it has CUDA)
 #   .devdata/             llama.cpp's source (pack_llama_cpp.sh) and Llama 3's tokenizer from the
@@ -10,7 +11,8 @@
 set -euo pipefail
 build=build/cuda
 mkdir -p .devcuda .devbin .devpack .devdata
-cp "$build/bin/gpu_tests" "$build/bin/pagoda" "$build/lib/libpagoda.so" .devcuda/
+cp "$build/bin/gpu_tests" "$build/bin/local_ranks_engine_tests" "$build/bin/pagoda" \
+  "$build/lib/libpagoda.so" .devcuda/
 rm -f .devbin/cuda.tar.xz
 tar cJf .devbin/cuda.tar.xz -C .devcuda .
 libs=$(ldd "$build/bin/pagoda" "$build/lib/libpagoda.so" "$build/bin/gpu_tests" |
