@@ -115,11 +115,12 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
   }
   // Ids are masked on the host (device ids are copied back first).
   const Tensor host_ids = ids.to(Device::cpu());
-  // Ids this rank does not own look up row 0 and are zeroed afterwards; the all-reduce then
-  // brings in the owner's row.
-  Tensor local = Tensor::empty({n}, DType::I64);
-  int64_t* local_ids = local.mutable_data_as<int64_t>();
-  std::vector<char> masked(static_cast<size_t>(n));
+  // Two lookups, a fixed number of ops whatever the batch: ids this rank does not own first look
+  // up row 0; then each token takes its own row of that result, or a zero row appended to it.
+  // The all-reduce then brings in the owner's row.
+  Tensor lookups = Tensor::empty({2, n}, DType::I64);
+  int64_t* local_ids = lookups.mutable_data_as<int64_t>();
+  int64_t* pick = local_ids + n;
   for (int64_t t = 0; t < n; ++t) {
     const int64_t id = id_at(host_ids, t);
     PAGODA_CHECK(
@@ -128,14 +129,18 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
                     ctx_.prefix, id, t, num_embeddings_),
         "check the tokenizer matches the model (vocab_size in config.json)");
     const bool mine = id >= start_ && id < end_;
-    masked[static_cast<size_t>(t)] = !mine;
     local_ids[t] = mine ? id - start_ : 0;
+    pick[t] = mine ? t : n;
   }
-  Tensor out = Tensor::empty({n, dim_}, ctx_.dtype, weight_.device());
-  ops::embedding(local.to(weight_.device()), weight_, out);
-  const Tensor zero_row = Tensor::zeros({dim_}, ctx_.dtype, out.device());
-  for (int64_t t = 0; t < n; ++t)
-    if (masked[static_cast<size_t>(t)]) out.select(0, t).copy_from(zero_row);
+  const Device device = weight_.device();
+  const Tensor on_device = lookups.to(device);
+  Tensor rows = Tensor::empty({n + 1, dim_}, ctx_.dtype, device);
+  Tensor looked_up = rows.slice(0, 0, n);
+  ops::embedding(on_device.select(0, 0), weight_, looked_up);
+  Tensor zero_row = rows.slice(0, n, n + 1);
+  zero_row.copy_from(Tensor::zeros({1, dim_}, ctx_.dtype, device));
+  Tensor out = Tensor::empty({n, dim_}, ctx_.dtype, device);
+  ops::embedding(on_device.select(0, 1), rows, out);
   if (ctx_.parallel.tp_size > 1) ctx_.parallel.tp_group->all_reduce_sum(out);
   return out;
 }
