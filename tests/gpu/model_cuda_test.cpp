@@ -97,75 +97,68 @@ TEST_P(CudaHfParity, Float32LogitsAndGreedyTokensMatchTransformers) {
               GetParam().fixture.c_str(), worst);
 }
 
-// The same fixtures through the engine: all four prompts in one batch, the KV cache paged on the
-// GPU, logits sampled greedily on the host.
+// The fixture's four prompts and transformers' greedy continuations of them (fp32).
+struct FixtureRuns {
+  std::vector<Prompt> prompts;
+  std::vector<std::vector<int32_t>> greedy;
+};
+
+FixtureRuns fixture_runs(const std::filesystem::path& dir) {
+  const SafetensorsFile expected(dir / "expected.safetensors");
+  FixtureRuns runs;
+  for (int p = 0; p < 4; ++p) {
+    const std::string key = "prompt." + std::to_string(p);
+    const Tensor ids = expected.get(key + ".input_ids");
+    runs.prompts.push_back(Prompt::from_tokens(
+        std::vector<int32_t>(ids.data_as<int64_t>(), ids.data_as<int64_t>() + ids.numel())));
+    const Tensor want = expected.get(key + ".greedy");
+    runs.greedy.emplace_back(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel());
+  }
+  return runs;
+}
+
+// The fixture's engine on cuda:0 in `dtype`, all four prompts in one batch, the KV cache paged on
+// the GPU: greedy continuations as long as transformers', with `logprobs` top logprobs.
+std::vector<RequestOutput> engine_greedy(const std::filesystem::path& dir, const std::string& dtype,
+                                         const FixtureRuns& runs, int64_t logprobs) {
+  EngineArgs args;
+  args.model = dir.string();
+  args.device = "cuda";
+  args.dtype = dtype;
+  args.skip_tokenizer_init = true;
+  args.num_kv_blocks = 64;
+  args.block_size = 16;
+  LLM llm(args);
+  SamplingParams greedy;
+  greedy.temperature = 0;
+  greedy.max_tokens = static_cast<int64_t>(runs.greedy.at(0).size());
+  // A bf16 continuation that parts from transformers' must not stop early at an end token.
+  greedy.ignore_eos = logprobs > 0;
+  if (logprobs > 0) greedy.logprobs = logprobs;
+  return llm.generate(runs.prompts, {greedy});
+}
+
+// The same fixtures through the engine in fp32: the same tokens.
 TEST_P(CudaHfParity, EngineGreedyTokensMatchTransformers) {
   REQUIRE_GPU();
   const auto dir = fixture(GetParam().fixture);
-  EngineArgs args;
-  args.model = dir.string();
-  args.device = "cuda";
-  args.dtype = "float32";
-  args.skip_tokenizer_init = true;
-  args.num_kv_blocks = 64;
-  args.block_size = 16;
-  LLM llm(args);
-  const SafetensorsFile expected(dir / "expected.safetensors");
-  std::vector<Prompt> prompts;
-  std::vector<std::vector<int32_t>> wants;
-  int64_t max_tokens = 0;
-  for (int p = 0; p < 4; ++p) {
-    const std::string key = "prompt." + std::to_string(p);
-    const Tensor ids = expected.get(key + ".input_ids");
-    prompts.push_back(Prompt::from_tokens(
-        std::vector<int32_t>(ids.data_as<int64_t>(), ids.data_as<int64_t>() + ids.numel())));
-    const Tensor want = expected.get(key + ".greedy");
-    wants.emplace_back(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel());
-    max_tokens = want.numel();
-  }
-  SamplingParams greedy;
-  greedy.temperature = 0;
-  greedy.max_tokens = max_tokens;
-  const auto results = llm.generate(prompts, {greedy});
-  ASSERT_EQ(results.size(), prompts.size());
+  const FixtureRuns runs = fixture_runs(dir);
+  const auto results = engine_greedy(dir, "float32", runs, 0);
+  ASSERT_EQ(results.size(), runs.prompts.size());
   for (size_t i = 0; i < results.size(); ++i)
-    EXPECT_EQ(results[i].outputs.at(0).token_ids, wants[i]) << "prompt " << i;
+    EXPECT_EQ(results[i].outputs.at(0).token_ids, runs.greedy[i]) << "prompt " << i;
 }
 
-// The same engine in bf16 against transformers' fp32 continuations, judged as vLLM's
-// check_logprobs_close does: equal up to the first divergence, and there transformers' token is in
-// Pagoda's top 5.
+// In bf16 against transformers' fp32 continuations, judged as vLLM's check_logprobs_close does:
+// equal up to the first divergence, and there transformers' token is in Pagoda's top 5.
 TEST_P(CudaHfParity, Bfloat16GreedyIsCloseToTransformers) {
   REQUIRE_GPU();
   const auto dir = fixture(GetParam().fixture);
-  EngineArgs args;
-  args.model = dir.string();
-  args.device = "cuda";
-  args.dtype = "bfloat16";
-  args.skip_tokenizer_init = true;
-  args.num_kv_blocks = 64;
-  args.block_size = 16;
-  LLM llm(args);
-  const SafetensorsFile expected(dir / "expected.safetensors");
-  std::vector<Prompt> prompts;
-  std::vector<std::vector<int32_t>> wants;
-  for (int p = 0; p < 4; ++p) {
-    const std::string key = "prompt." + std::to_string(p);
-    const Tensor ids = expected.get(key + ".input_ids");
-    prompts.push_back(Prompt::from_tokens(
-        std::vector<int32_t>(ids.data_as<int64_t>(), ids.data_as<int64_t>() + ids.numel())));
-    const Tensor want = expected.get(key + ".greedy");
-    wants.emplace_back(want.data_as<int64_t>(), want.data_as<int64_t>() + want.numel());
-  }
-  SamplingParams greedy;
-  greedy.temperature = 0;
-  greedy.max_tokens = static_cast<int64_t>(wants[0].size());
-  greedy.ignore_eos = true;
-  greedy.logprobs = 5;
-  const auto results = llm.generate(prompts, {greedy});
-  ASSERT_EQ(results.size(), prompts.size());
+  const FixtureRuns runs = fixture_runs(dir);
+  const auto results = engine_greedy(dir, "bfloat16", runs, 5);
+  ASSERT_EQ(results.size(), runs.prompts.size());
   for (size_t i = 0; i < results.size(); ++i)
-    expect_logprobs_close(results[i].outputs.at(0), wants[i], "prompt " + std::to_string(i));
+    expect_logprobs_close(results[i].outputs.at(0), runs.greedy[i], "prompt " + std::to_string(i));
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, CudaHfParity, ::testing::ValuesIn(kArchitectures),
