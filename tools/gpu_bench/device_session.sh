@@ -6,7 +6,7 @@
 #   carry: .devbin (cuda.tar.xz: pagoda, gpu_tests, libpagoda.so), .devpack (libs.tar.xz),
 #          .devdata (llama.cpp.tar.gz from pack_llama_cpp.sh, tok.tar.xz: Llama 3's tokenizer)
 #   bash tools/gpu_bench/device_session.sh [steps...]
-#   steps: tests parallel bench sampling profile llama llamabench hfpeer
+#   steps, run in this order: tests parallel bench sampling profile llama llamabench hfpeer
 #   (default: tests bench profile llama)
 set -uo pipefail
 out=${OUT:-/tmp/out}
