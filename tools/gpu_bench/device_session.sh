@@ -3,7 +3,8 @@
 # and the GGUF conversion in the background (they outlive the call, for the next one), run the
 # GPU tests, write the Llama-3-8B-shaped checkpoint and run Pagoda's benchmarks, and profile a
 # few eager decode steps with Nsight Compute. Logs go to $OUT.
-#   carry: .devbin (cuda.tar.xz: pagoda, gpu_tests, libpagoda.so), .devpack (libs.tar.xz),
+#   carry: .devbin (cuda.tar.xz: pagoda, gpu_tests, local_ranks_engine_tests, libpagoda.so),
+#          .devpack (libs.tar.xz),
 #          .devdata (llama.cpp.tar.gz from pack_llama_cpp.sh, tok.tar.xz: Llama 3's tokenizer)
 #   bash tools/gpu_bench/device_session.sh [steps...]
 #   steps, run in this order: tests parallel bench sampling profile llama llamabench hfpeer
