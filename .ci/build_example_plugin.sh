@@ -69,5 +69,17 @@ for arch in ExampleForCausalLM ExampleLazyForCausalLM; do
     fi
     echo "CI: $arch at tensor_parallel_size 2 (mpirun -np 2) equals one process"
   fi
+  # The same with the ranks Pagoda starts itself: the started rank loads the plugin too.
+  generate=("$prefix/bin/pagoda" --plugin "$plugin" generate "$model" --skip-tokenizer-init
+            --prompt-token-ids 1,2,3,4,5 --prompt-token-ids 7,8,9 --temperature 0 --max-tokens 12
+            --dtype float32 --output json)
+  single=$("${generate[@]}" 2>/dev/null | grep -v '^No model')
+  started=$("${generate[@]}" --tensor-parallel-size 2 --distributed-executor-backend mp 2>/dev/null)
+  if [ -z "$single" ] || [ "$single" != "$started" ]; then
+    echo "CI: $arch at tensor_parallel_size 2 (ranks Pagoda starts) differs from one process" >&2
+    diff <(echo "$single") <(echo "$started") >&2 || true
+    exit 1
+  fi
+  echo "CI: $arch at tensor_parallel_size 2 (--distributed-executor-backend mp) equals one process"
 done
 echo "CI: example plugin built against the installed package; both architectures registered and checked"
