@@ -107,7 +107,8 @@ std::shared_ptr<LocalRanks> LocalRanks::start(int size) {
                  fmt::format("could not start rank {} (fork: {})", rank, std::strerror(errno)),
                  "free some memory or raise the process limit");
     if (pid == 0) {
-      // A rank must not outlive rank 0: the kernel stops it when rank 0 dies.
+      // A rank must not outlive rank 0: the kernel stops it when rank 0 dies. (Strictly, when the
+      // thread that started it ends: engines are built on a thread that outlives them.)
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);
       ::execve("/proc/self/exe", argv.data(), envp.data());
