@@ -1,8 +1,9 @@
 // Every pair of ranks holds one stream socket (a full mesh: one host runs a handful of ranks).
-// Point-to-point calls write and read it directly. Collectives go through rank 0 of the group (or
-// the root): the others send their part, rank 0 combines in rank order and sends the result back.
-// Reads and writes block, and no pattern has two ranks writing to each other at once, so large
-// tensors cannot deadlock on full socket buffers. Half types are summed in f32, like MPI's path.
+// Point-to-point calls write and read it directly. All-reduce and all-gather swap every rank's
+// part with every other rank in size - 1 rounds of disjoint pairs (each swap writes and reads at
+// once); gather and broadcast go through the root. No blocking pattern has two ranks writing to
+// each other at once, so large tensors cannot deadlock on full socket buffers. Half types are
+// summed in f32, like MPI's path, in rank order on every rank.
 #include "distributed/socket_communicator.h"
 
 #include <fmt/format.h>
@@ -82,9 +83,26 @@ void write_all(int fd, const void* data, size_t bytes, int peer, const std::stri
   }
 }
 
+// poll() on one socket that first spins for a few tens of microseconds: a peer's answer in a
+// tensor-parallel step usually comes that fast, and sleeping until the kernel wakes this thread
+// costs more than the wait (MPI's shared-memory transport spins the same way). Returns revents.
+short wait_ready(int fd, short events, int peer, const std::string& group) {
+  constexpr auto kSpin = std::chrono::microseconds(50);
+  const auto spin_until = Clock::now() + kSpin;
+  while (true) {
+    pollfd p{fd, events, 0};
+    const bool spinning = Clock::now() < spin_until;
+    const int ready = ::poll(&p, 1, spinning ? 0 : -1);
+    if (ready > 0) return p.revents;
+    if (ready < 0 && errno != EINTR)
+      fail_io(fmt::format("poll failed ({})", std::strerror(errno)), peer, group);
+  }
+}
+
 void read_all(int fd, void* data, size_t bytes, int peer, const std::string& group) {
   char* p = static_cast<char*>(data);
   while (bytes > 0) {
+    wait_ready(fd, POLLIN, peer, group);
     const ssize_t n = ::recv(fd, p, bytes, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n == 0) fail_io("it closed its connection", peer, group);
@@ -120,19 +138,18 @@ class SocketCommunicator final : public Communicator {
       sum = Tensor::empty(tensor.shape(), DType::F32);
       ops::cast(tensor, sum);
     }
-    if (rank_ == 0) {
-      // In rank order, so every run adds the same way.
-      Tensor part = Tensor::empty(sum.shape(), DType::F32);
-      float* acc = sum.mutable_data_as<float>();
-      for (int r = 1; r < size_; ++r) {
-        read_from(r, part.mutable_data(), part.nbytes());
-        const float* p = part.data_as<float>();
-        for (int64_t i = 0; i < sum.numel(); ++i) acc[i] += p[i];
-      }
-    } else {
-      write_to(0, sum.data(), sum.nbytes());
+    // Every rank gets every rank's part and adds them in rank order, so all ranks hold the same
+    // bits, whatever the group size.
+    Tensor parts = Tensor::empty({size_, sum.numel()}, DType::F32);
+    exchange_blocks(sum.data(), sum.nbytes(), static_cast<char*>(parts.mutable_data()));
+    const int64_t n = sum.numel();
+    float* acc = sum.mutable_data_as<float>();
+    const float* all = parts.data_as<float>();
+    std::memcpy(acc, all, static_cast<size_t>(n) * sizeof(float));
+    for (int r = 1; r < size_; ++r) {
+      const float* part = all + r * n;
+      for (int64_t i = 0; i < n; ++i) acc[i] += part[i];
     }
-    broadcast(sum, 0);
     if (sum.data() != tensor.data()) ops::cast(sum, tensor);
   }
 
@@ -141,8 +158,7 @@ class SocketCommunicator final : public Communicator {
     check_gather_output("socket all_gather", input, output, d, size_);
     const Tensor in = input.is_contiguous() ? input : input.clone();
     Tensor stacked = Tensor::empty({size_ * in.numel()}, in.dtype());
-    stack_blocks(in, stacked, 0);
-    broadcast(stacked, 0);
+    exchange_blocks(in.data(), in.nbytes(), static_cast<char*>(stacked.mutable_data()));
     scatter_blocks(stacked, output, d, in.shape(), size_);
   }
 
@@ -210,6 +226,40 @@ class SocketCommunicator final : public Communicator {
         std::memcpy(block, in.data(), in.nbytes());
       else
         read_from(r, block, in.nbytes());
+    }
+  }
+  // Every rank's `bytes` from `mine` into `stacked` (rank order), by direct swaps: in round r,
+  // rank i swaps with rank r - i (mod size), so each round's pairs are disjoint and every pair
+  // meets once. Each swap writes and reads at once, so neither side's socket buffer fills.
+  void exchange_blocks(const void* mine, size_t bytes, char* stacked) {
+    std::memcpy(stacked + static_cast<size_t>(rank_) * bytes, mine, bytes);
+    for (int round = 0; round < size_; ++round) {
+      const int peer = ((round - rank_) % size_ + size_) % size_;
+      if (peer != rank_) swap_with(peer, mine, stacked + static_cast<size_t>(peer) * bytes, bytes);
+    }
+  }
+  void swap_with(int peer, const void* out, void* in, size_t bytes) {
+    const int fd = peers_[static_cast<size_t>(peer)].fd();
+    const char* src = static_cast<const char*>(out);
+    char* dst = static_cast<char*>(in);
+    size_t sent = 0, got = 0;
+    while (sent < bytes || got < bytes) {
+      const short revents = wait_ready(
+          fd, static_cast<short>((sent < bytes ? POLLOUT : 0) | (got < bytes ? POLLIN : 0)), peer,
+          name_);
+      if (sent < bytes && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+        const ssize_t n = ::send(fd, src + sent, bytes - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+          fail_io(fmt::format("send failed ({})", std::strerror(errno)), peer, name_);
+        if (n > 0) sent += static_cast<size_t>(n);
+      }
+      if (got < bytes && (revents & (POLLIN | POLLERR | POLLHUP))) {
+        const ssize_t n = ::recv(fd, dst + got, bytes - got, MSG_DONTWAIT);
+        if (n == 0) fail_io("it closed its connection", peer, name_);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+          fail_io(fmt::format("recv failed ({})", std::strerror(errno)), peer, name_);
+        if (n > 0) got += static_cast<size_t>(n);
+      }
     }
   }
   void write_to(int peer, const void* data, size_t bytes) {
