@@ -119,12 +119,8 @@ class MpiCommunicator final : public Communicator {
 
   void gather(const Tensor& input, Tensor& output, int dim, int root) override {
     check_peer("gather", root);
-    const int d = normalize_gather_dim("MPI gather", input, dim);
-    if (rank_ == root) check_gather_output("MPI gather", input, output, d, size_);
-    const Tensor in = input.is_contiguous() ? input : input.clone();
-    Tensor stacked = rank_ == root ? Tensor::empty({size_ * in.numel()}, in.dtype()) : Tensor();
-    stack_blocks(in, stacked, root);
-    if (rank_ == root) scatter_blocks(stacked, output, d, in.shape(), size_);
+    gather_blocks("MPI gather", input, output, dim, rank_ == root, size_,
+                  [&](const Tensor& in, Tensor& stacked) { stack_blocks(in, stacked, root); });
   }
 
   void broadcast(Tensor& tensor, int root) override {
