@@ -101,6 +101,12 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   const distributed::RankGroups groups = distributed::rank_groups(
       static_cast<int>(args.tensor_parallel_size), static_cast<int>(args.pipeline_parallel_size),
       Device::parse(args.device), args.distributed_executor_backend);
+  PAGODA_CHECK(groups.world->rank() == 0, InvalidArgument,
+               fmt::format("an engine (LLM, EngineCore or AsyncEngine) was built on world rank {} "
+                           "of {}",
+                           groups.world->rank(), groups.world->size()),
+               "build the engine on rank 0 only; every other rank calls "
+               "pagoda::run_engine_worker(args) (docs/distributed.md)");
   try {
     load_model_files();
   } catch (const Error& e) {

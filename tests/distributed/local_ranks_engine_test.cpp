@@ -123,6 +123,22 @@ TEST(LocalRanksEngine, ARankThatDiesBeforeJoiningIsNamed) {
   expect_no_children_left();
 }
 
+TEST(LocalRanksEngine, AnEngineBuiltOnAStartedRankIsAnErrorNotAHang) {
+  // The started rank builds an engine instead of serving (a program without the rank check):
+  // it fails with the fix, and rank 0 finds it gone.
+  setenv(kCaseVar, "engine", 1);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    greedy_tokens(case_args("llama", 2, 1), 0, {{1, 2, 3}});
+    ADD_FAILURE() << "an engine whose rank 1 built an engine of its own started";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rank 1 of the 'world' group is gone"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  expect_no_children_left();
+}
+
 TEST(LocalRanksEngine, ACpuEngineOutsideMpirunSaysHowToStartIt) {
   EngineArgs args = parallel_args("llama", 2, 1);
   try {
@@ -182,6 +198,15 @@ int serve_started_rank() {
   int tp = 0, pp = 0;
   words >> fixture >> tp >> pp >> device;
   if (fixture == "exit") return 3;  // a rank that fails before it joins
+  if (fixture == "engine") {        // a rank that builds an engine instead of serving one
+    try {
+      LLM llm(case_args("llama", 2, 1));
+    } catch (const Error& e) {
+      const bool named = std::string(e.what()).find("run_engine_worker") != std::string::npos;
+      return named ? 4 : 5;
+    }
+    return 6;
+  }
   try {
     run_engine_worker(case_args(fixture, tp, pp, device));
   } catch (const Error&) {
