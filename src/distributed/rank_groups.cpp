@@ -266,9 +266,9 @@ LauncherInfo launcher_info() {
   using distributed::env_int;
   LauncherInfo info;
   // The ranks Pagoda started on one host (local_ranks.h) are all local.
-  if (distributed::LocalRanks::is_started_rank()) {
-    info.world_rank = info.local_rank = env_int("PAGODA_MP_RANK", 0);
-    info.world_size = info.local_size = env_int("PAGODA_MP_SIZE", 1);
+  if (const auto started = distributed::LocalRanks::joined()) {
+    info.world_rank = info.local_rank = started->rank();
+    info.world_size = info.local_size = started->size();
     return info;
   }
   info.world_size = env_int("OMPI_COMM_WORLD_SIZE", env_int("PMI_SIZE", 1));

@@ -327,7 +327,7 @@ std::unique_ptr<Communicator> make_socket_communicator(const std::filesystem::pa
       Socket s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
       if (s.fd() < 0) fail_errno("socket");
       if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
-        const Hello hello{0x7061676f, rank, size};
+        const Hello hello{Hello{}.magic, rank, size};
         write_all(s.fd(), &hello, sizeof hello, peer, name);
         peers[static_cast<size_t>(peer)] = std::move(s);
         break;

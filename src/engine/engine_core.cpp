@@ -97,10 +97,11 @@ struct EngineCore::Impl {
 
 EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   args.validate();
+  const Device device = Device::parse(args.device);
   // Collective in a multi-process engine: every rank asks for its groups first.
   const distributed::RankGroups groups = distributed::rank_groups(
       static_cast<int>(args.tensor_parallel_size), static_cast<int>(args.pipeline_parallel_size),
-      Device::parse(args.device), args.distributed_executor_backend);
+      device, args.distributed_executor_backend);
   PAGODA_CHECK(groups.world->rank() == 0, InvalidArgument,
                fmt::format("an engine (LLM, EngineCore or AsyncEngine) was built on world rank {} "
                            "of {}",
@@ -119,7 +120,6 @@ EngineCore::Impl::Impl(const EngineArgs& a) : args(a) {
   // The ranks sharing this machine share its free memory (CPU ranks under one mpirun host).
   EngineArgs sizing = args;
   sizing.kv_cache_memory_fraction /= runner->ranks_sharing_memory();
-  const Device device = Device::parse(args.device);
   if (!device.is_cpu() && !args.kv_cache_memory_bytes && !args.num_kv_blocks) {
     sizing.kv_cache_memory_bytes = engine::gpu_kv_cache_budget(device, args.gpu_memory_utilization,
                                                                runner->max_device_bytes_in_use());

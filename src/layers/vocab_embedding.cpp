@@ -137,8 +137,7 @@ Tensor VocabParallelEmbedding::forward(const Tensor& ids) const {
   Tensor rows = Tensor::empty({n + 1, dim_}, ctx_.dtype, device);
   Tensor looked_up = rows.slice(0, 0, n);
   ops::embedding(on_device.select(0, 0), weight_, looked_up);
-  Tensor zero_row = rows.slice(0, n, n + 1);
-  zero_row.copy_from(Tensor::zeros({1, dim_}, ctx_.dtype, device));
+  fill_zero(rows.slice(0, n, n + 1));
   Tensor out = Tensor::empty({n, dim_}, ctx_.dtype, device);
   ops::embedding(on_device.select(0, 1), rows, out);
   if (ctx_.parallel.tp_size > 1) ctx_.parallel.tp_group->all_reduce_sum(out);
